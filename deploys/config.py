@@ -246,7 +246,9 @@ def _format_errors(error: ValidationError) -> str:
             hint = f"did you mean {close[0]!r}?" if close else "remove it or check docs/deploy.md"
             lines.append(f"  {key}: unknown setting; {hint}")
         elif item["type"] == "missing":
-            lines.append(f"  {key}: required; set it in the inventory host data (see inventory/production.example.py)")
+            lines.append(
+                f"  {key}: required; set it in the inventory host data (see inventory/production.example.py)"
+            )
         else:
             msg = str(item["msg"]).removeprefix("Value error, ")
             lines.append(f"  {key}: {msg}")
@@ -254,7 +256,7 @@ def _format_errors(error: ValidationError) -> str:
 
 
 def load_settings(data: Mapping[str, Any]) -> HostSettings:
-    """Validate pyinfra host data (``host.data.dict()``); raise :class:`SettingsError` listing every problem."""
+    """Validate pyinfra host data (``host.data.dict()``); :class:`SettingsError` lists every problem."""
     ours = {k: v for k, v in data.items() if not _is_reserved(k)}
     try:
         return HostSettings.model_validate(ours)

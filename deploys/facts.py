@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from pyinfra.api import FactBase
+from pyinfra.api.facts import FactBase
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class FirewallState:
 
 
 class ComposeCommand(FactBase[str | None]):
-    """``docker compose`` (v2 plugin) if it works, else ``docker-compose`` (v1, Debian bookworm), else None."""
+    """``docker compose`` (v2 plugin) if it works, else ``docker-compose`` (v1, bookworm), else None."""
 
     def command(self) -> str:
         return (
@@ -112,7 +112,7 @@ class Marker(FactBase[str | None]):
 
 
 class ComposeServices(FactBase[dict[str, str]]):
-    """Containers of a compose project by service name, with docker's status text ("Up 3 minutes (healthy)")."""
+    """A compose project's containers by service, with docker's status ("Up 3 minutes (healthy)")."""
 
     def command(self, project: str) -> str:
         fmt = '{{.Label "com.docker.compose.service"}}\t{{.Status}}'
@@ -130,7 +130,7 @@ class FreeKiB(FactBase[int | None]):
 
     def command(self, path: str) -> str:
         p = shlex.quote(path)
-        return f"d={p}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; df -Pk \"$d\""
+        return f'd={p}; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; df -Pk "$d"'
 
     def process(self, output: list[str]) -> int | None:
         return parse_free_kib(output)
@@ -148,3 +148,28 @@ class VibnFirewall(FactBase[FirewallState]):
 
     def process(self, output: list[str]) -> FirewallState:
         return parse_firewall_state(output)
+
+
+def parse_meminfo_mib(output: list[str]) -> int | None:
+    for line in output:
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+class MemTotalMiB(FactBase[int | None]):
+    """Total memory from /proc/meminfo (no procps needed)."""
+
+    def command(self) -> str:
+        return "cat /proc/meminfo"
+
+    def process(self, output: list[str]) -> int | None:
+        return parse_meminfo_mib(output)
+
+
+class DockerNetworkExists(FactBase[bool]):
+    def command(self, name: str) -> str:
+        return f"docker network inspect {shlex.quote(name)} >/dev/null 2>&1 && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[0].strip() == "yes"

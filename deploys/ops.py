@@ -13,8 +13,8 @@ from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api.operation import operation
+from pyinfra.context import host
 
 from deploys.facts import ComposeServices, FileStat, FirewallState, Marker, Stat, VibnFirewall
 
@@ -111,9 +111,10 @@ def stack_up_commands(
 @operation()
 def stack_up(stack: Stack, expected: tuple[str, ...], desired_hash: str) -> Generator[str, None, None]:
     """Bring the stack to the rendered compose file; a no-op when it is applied and running."""
+    services: dict[str, str] = host.get_fact(ComposeServices, project=stack.project)
     commands = stack_up_commands(
         stack,
-        host.get_fact(ComposeServices, project=stack.project),
+        services,
         expected,
         host.get_fact(Marker, path=stack.state("applied-compose")),
         desired_hash,
@@ -147,12 +148,9 @@ def postal_initialize(stack: Stack, version: str) -> Generator[str, None, None]:
 def dump_command(stack: Stack, label: str) -> str:
     """All databases to ``backups/postal-<label>-<UTC time>.sql.gz``; the password stays in the container."""
     name = f"{stack.root}/backups/postal-{label}-$(date -u +%Y%m%dT%H%M%SZ).sql"
-    dump = (
-        "exec -T mariadb sh -c "
-        + shlex.quote(
-            'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb-dump -uroot --all-databases '
-            "--single-transaction --routines --events --triggers"
-        )
+    dump = "exec -T mariadb sh -c " + shlex.quote(
+        'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb-dump -uroot --all-databases '
+        "--single-transaction --routines --events --triggers"
     )
     return (
         f"f={name} && umask 077 && " + stack.cmd(dump) + ' > "$f.partial" && test -s "$f.partial"'
@@ -210,13 +208,11 @@ def admin_user_script(user: AdminUser, token_file: str = "/config/admin-api.toke
     200/201. bash alone (``/dev/tcp``): no curl in Postal's image is assumed.
     """
     path = "/v1/users/" + quote(user.email, safe="")
-    head = '{"first_name":%s,"last_name":%s,"admin":true,"password":"' % (
-        json.dumps(user.first_name),
-        json.dumps(user.last_name),
-    )
+    names = f'"first_name":{json.dumps(user.first_name)},"last_name":{json.dumps(user.last_name)}'
+    head = "{" + names + ',"admin":true,"password":"'
     return (
         f"set -e; IFS= read -r pw; tok=$(cat {shlex.quote(token_file)}); "
-        f"body={shlex.quote(head)}\"$pw\"'\"}}'; "
+        f'body={shlex.quote(head)}"$pw"\'"}}\'; '
         "for i in $(seq 60); do "
         f"if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then "
         f"exec 3<>/dev/tcp/127.0.0.1/{port}; "
@@ -253,7 +249,9 @@ def admin_user_commands(stack: Stack, marker: str | None, user: AdminUser, passw
 @operation()
 def postal_admin_user(stack: Stack, user: AdminUser, password_file: str) -> Generator[str, None, None]:
     """Ensure the admin user once per email address (the password is set only on creation)."""
-    commands = admin_user_commands(stack, host.get_fact(Marker, path=stack.state("admin-user")), user, password_file)
+    commands = admin_user_commands(
+        stack, host.get_fact(Marker, path=stack.state("admin-user")), user, password_file
+    )
     if not commands:
         host.noop(f"admin user {user.email} ensured earlier")
     yield from commands
@@ -310,5 +308,6 @@ def firewall_confirm_command(paths: FirewallPaths) -> str:
     """Run over a *fresh* SSH connection: cancel the revert, then make the new rules the boot rules."""
     return (
         f"systemctl stop {REVERT_UNIT}.timer 2>/dev/null || true; "
-        f"test -s {shlex.quote(paths.staged)} && install -m 600 {shlex.quote(paths.staged)} {shlex.quote(paths.rules)}"
+        f"test -s {shlex.quote(paths.staged)}"
+        f" && install -m 600 {shlex.quote(paths.staged)} {shlex.quote(paths.rules)}"
     )

@@ -47,8 +47,22 @@ def router_name(settings: HostSettings) -> str:
     return settings.traefik_router_prefix
 
 
-def render_compose(settings: HostSettings, compose_command: str = "docker compose") -> str:
-    return _render("postal/docker-compose.yml.j2", s=settings, r=router_name(settings), compose=compose_command)
+def render_compose(
+    settings: HostSettings,
+    compose_command: str = "docker compose",
+    config_hash: str = "",
+    caddy_hash: str = "",
+) -> str:
+    """The compose file; the hashes of the files the services read are baked in so that
+    ``up -d`` recreates a service exactly when its configuration changed."""
+    return _render(
+        "postal/docker-compose.yml.j2",
+        s=settings,
+        r=router_name(settings),
+        compose=compose_command,
+        config_hash=config_hash,
+        caddy_hash=caddy_hash,
+    )
 
 
 def render_postal_yml(settings: HostSettings) -> str:
