@@ -71,7 +71,11 @@ class _DomainCheck:
         self.own = resolver.for_domain(expected.domain)
         self.options = options
         self.apex_txt = self.own.query(self.d, "TXT")
-        self.spf_now = [v for v in self.apex_txt.values if spf.is_spf(v.strip())]
+        # The record carrying Postal's include first: a merge keeps its ``all``.
+        self.spf_now = sorted(
+            (v for v in self.apex_txt.values if spf.is_spf(v.strip())),
+            key=lambda v: (f"include:{expected.spf_include}" not in v, v),
+        )
 
     # SPF ---------------------------------------------------------------------------------------
     def postal_spf(self) -> CheckResult:

@@ -174,7 +174,8 @@ class Resolver:
         if answer.rrset is None:
             return Answer(name, rdtype, Outcome.NODATA)
         want = dns.rdatatype.from_text(rdtype)
-        values = tuple(_text(rdtype, r) for r in answer.rrset if r.rdtype == want)
+        # Sorted: servers rotate RRset order, and wording must not change between two runs.
+        values = tuple(sorted(_text(rdtype, r) for r in answer.rrset if r.rdtype == want))
         return Answer(name, rdtype, Outcome.ANSWER if values else Outcome.NODATA, values)
 
     def _effective_ns_addresses(self, name: str) -> tuple[str, ...]:
