@@ -85,7 +85,7 @@ def _answer(response: httpx.Response) -> Any:
         raise admin_api_error(response.status_code, body)
     if not isinstance(body, dict):
         raise PostalProtocolError(
-            f"admin API answered HTTP {response.status_code} without a JSON object; is this the admin API URL?",
+            f"admin API answered HTTP {response.status_code} without a JSON object: wrong URL?",
             status_code=response.status_code,
             body=response.text,
         )

@@ -30,9 +30,16 @@ T = TypeVar("T")
 
 MAX_RECIPIENTS_PER_FIELD = 50
 Expansion = Literal[
-    "status", "details", "inspection", "plain_body", "html_body", "attachments", "headers", "raw_message",
+    "status",
+    "details",
+    "inspection",
+    "plain_body",
+    "html_body",
+    "attachments",
+    "headers",
+    "raw_message",
     "activity_entries",
-]  # fmt: skip
+]
 
 
 class SendSettings(BaseModel):
@@ -244,9 +251,13 @@ class SendCalls:
         read_only: bool,
     ) -> Call[T]:
         return Call(
-            "POST", f"/api/v1/{path}", _parser(self._host, read), json=body,
-            headers=self._headers(api_key), safe_to_resend=read_only,
-        )  # fmt: skip
+            "POST",
+            f"/api/v1/{path}",
+            _parser(self._host, read),
+            json=body,
+            headers=self._headers(api_key),
+            safe_to_resend=read_only,
+        )
 
     def send_message(self, message: OutgoingMessage, api_key: str | None = None) -> Call[SendResult]:
         return self._call(

@@ -1,0 +1,3 @@
+from tests.emulators.postal.cli import main
+
+raise SystemExit(main())
