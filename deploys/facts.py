@@ -168,8 +168,8 @@ class MemTotalMiB(FactBase[int | None]):
 
 
 class DockerNetworkExists(FactBase[bool]):
-    def command(self, name: str) -> str:
-        return f"docker network inspect {shlex.quote(name)} >/dev/null 2>&1 && echo yes || echo no"
+    def command(self, network: str) -> str:
+        return f"docker network inspect {shlex.quote(network)} >/dev/null 2>&1 && echo yes || echo no"
 
     def process(self, output: list[str]) -> bool:
         return bool(output) and output[0].strip() == "yes"

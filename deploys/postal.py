@@ -102,7 +102,7 @@ def compose_command(settings: HostSettings) -> str:
     distro = host.get_fact(LinuxDistribution).get("name")
     has_docker = bool(host.get_fact(Which, command="docker"))
     compose = host.get_fact(ComposeCommand) if has_docker else None
-    network = has_docker and host.get_fact(DockerNetworkExists, name=settings.coolify_network)
+    network = has_docker and host.get_fact(DockerNetworkExists, network=settings.coolify_network)
     problems = precondition_problems(
         settings,
         distro,
