@@ -167,3 +167,15 @@ def test_preconditions_report_each_problem_with_its_fix() -> None:
     assert precondition_problems(SETTINGS, "Debian", True, "docker compose", 10**8, 4096, True) == []
     no_net = precondition_problems(SETTINGS, "Debian", True, "docker compose", 10**8, 4096, False)
     assert any("proxy_mode='standalone'" in p for p in no_net)
+
+
+def test_restore_loads_the_named_dump_then_migrates() -> None:
+    from deploys.restore import restore_commands
+
+    cmds = restore_commands(STACK, "postal-3.3.5-20260101T000000Z.sql.gz")
+    assert cmds[0] == "test -s /opt/postal/backups/postal-3.3.5-20260101T000000Z.sql.gz"
+    load = next(c for c in cmds if c.startswith("gunzip -c"))
+    assert "$MARIADB_ROOT_PASSWORD" in load and "exec -T mariadb" in load
+    assert cmds.index(load) < next(i for i, c in enumerate(cmds) if c.endswith("postal upgrade"))
+    with pytest.raises(ValueError, match="restore_dump"):
+        restore_commands(STACK, "../etc/shadow")
