@@ -49,7 +49,7 @@ def deploy_restore() -> None:
     data: dict[str, Any] = dict(host.data.dict())  # type: ignore[no-untyped-call]
     dump = data.pop("restore_dump", None)
     if not dump:
-        raise DeployError("set restore_dump=<file in backups/>, e.g. --data restore_dump=postal-3.3.5-X.sql.gz")
+        raise DeployError("set restore_dump=<a file in backups/>, e.g. --data restore_dump=NAME.sql.gz")
     settings = load_settings(data)
     compose = compose_command(settings)
     stack = Stack(root=settings.postal_root, project=settings.compose_project, compose=compose)
