@@ -10,7 +10,6 @@ from functools import cache
 
 import dns.reversename
 from cryptography.hazmat.primitives.asymmetric import rsa
-import dns.reversename
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.dns.knot import zone_text
@@ -39,7 +38,9 @@ def dkim_record(bits: int, seed: int = 0) -> str:
 KEY_BITS = {"weakdkim.test": 1024}
 
 
-def expected(domain: str, *, bits: int | None = None, token: str | None = "tok" + "x" * 29) -> PostalDomainDns:
+def expected(
+    domain: str, *, bits: int | None = None, token: str | None = "tok" + "x" * 29
+) -> PostalDomainDns:
     return PostalDomainDns(
         domain=domain,
         spf_include=SPF_INCLUDE,
@@ -88,18 +89,33 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
     d = "dupspf.test"
     z[d] = [*correct(d), txt(d, "v=spf1 ip4:198.51.100.1 -all")]
     d = "noinclude.test"
-    z[d] = _replace(correct(d), d, "TXT", txt(d, "v=spf1 ip4:198.51.100.1 -all"), txt(d, expected(d).verification_value or ""))
+    z[d] = _replace(
+        correct(d),
+        d,
+        "TXT",
+        txt(d, "v=spf1 ip4:198.51.100.1 -all"),
+        txt(d, expected(d).verification_value or ""),
+    )
     d = "nested.test"
-    nested = _replace(correct(d), d, "TXT", txt(d, f"v=spf1 a mx include:{SPF_INCLUDE} include:i1.{d} ~all"),
-                      txt(d, expected(d).verification_value or ""))
+    nested = _replace(
+        correct(d),
+        d,
+        "TXT",
+        txt(d, f"v=spf1 a mx include:{SPF_INCLUDE} include:i1.{d} ~all"),
+        txt(d, expected(d).verification_value or ""),
+    )
     for i in range(1, 8):
         nested.append(txt(f"i{i}.{d}", f"v=spf1 ip4:198.51.100.{i} include:i{i + 1}.{d} ~all"))
     nested.append(txt(f"i8.{d}", "v=spf1 ip4:198.51.100.8 ip6:2001:db8:8::/48 -all"))
     z[d] = nested
     d = "void.test"
-    z[d] = _replace(correct(d), d, "TXT",
-                    txt(d, f"v=spf1 a:nx1.{d} a:nx2.{d} mx:nx3.{d} include:{SPF_INCLUDE} ~all"),
-                    txt(d, expected(d).verification_value or ""))
+    z[d] = _replace(
+        correct(d),
+        d,
+        "TXT",
+        txt(d, f"v=spf1 a:nx1.{d} a:nx2.{d} mx:nx3.{d} include:{SPF_INCLUDE} ~all"),
+        txt(d, expected(d).verification_value or ""),
+    )
     d = "wrongdkim.test"
     z[d] = _replace(correct(d), f"{DKIM_NAME}.{d}", "TXT", txt(f"{DKIM_NAME}.{d}", dkim_record(2048, seed=1)))
     d = "twodkim.test"
@@ -109,14 +125,18 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
     d = "badcname.test"
     z[d] = _replace(
         _replace(correct(d), f"psrp.{d}", "CNAME", rec(f"psrp.{d}", "CNAME", "rp.elsewhere.test")),
-        d, "MX", rec(d, "MX", "mail.elsewhere.test", 10),
+        d,
+        "MX",
+        rec(d, "MX", "mail.elsewhere.test", 10),
     )
     d = "nodmarc.test"
     z[d] = _without(correct(d), f"_dmarc.{d}", "TXT")
     d = "baddmarc.test"
     z[d] = _replace(correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=bogus; pct=50"))
     d = "oldmarc.test"
-    z[d] = _replace(correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=reject; pct=100; ri=3600"))
+    z[d] = _replace(
+        correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=reject; pct=100; ri=3600")
+    )
     d = "extrua.test"
     z[d] = [r for r in correct(d) if r.name != f"{d}._report._dmarc.reports.test"]
     # reports.test holds every domain's authorisation record; the rest stay in their own zone.
@@ -137,9 +157,16 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
 
 #: The case table: domain → the checks that must come out with these statuses (others: not failing).
 DOMAIN_CASES: dict[str, dict[str, str]] = {
-    "empty.test": {"postal.spf": "missing", "postal.dkim": "missing", "postal.mx": "missing",
-                   "postal.return_path": "missing", "postal.verification": "missing", "spf.single": "missing",
-                   "dmarc.record": "missing", "dmarc.alignment": "invalid"},
+    "empty.test": {
+        "postal.spf": "missing",
+        "postal.dkim": "missing",
+        "postal.mx": "missing",
+        "postal.return_path": "missing",
+        "postal.verification": "missing",
+        "spf.single": "missing",
+        "dmarc.record": "missing",
+        "dmarc.alignment": "invalid",
+    },
     "dupspf.test": {"postal.spf": "ok", "spf.single": "invalid"},
     "noinclude.test": {"postal.spf": "invalid"},
     "nested.test": {"postal.spf": "ok", "spf.lookups": "invalid"},
@@ -161,24 +188,36 @@ def _rev(ip: str) -> str:
 def host_zones() -> dict[str, str]:
     """PTR and blocklist zones as raw zone text."""
     return {
-        REV4: zone_text(REV4, [
-            rec(f"10.{REV4}", "PTR", MX),
-            rec(f"20.{REV4}", "PTR", "wrong.postal.test"),
-            rec(f"40.{REV4}", "PTR", "mx40.postal.test"),
-        ]),
-        REV6: zone_text(REV6, [
-            rec(_rev("2001:db8::10"), "PTR", MX),
-        ]),
-        IP_ZONE: zone_text(IP_ZONE, [
-            rec(f"20.2.0.192.{IP_ZONE}", "A", "127.0.0.2"),
-            txt(f"20.2.0.192.{IP_ZONE}", "Listed by SBL, see https://check.spamhaus.org/"),
-            rec(f"30.2.0.192.{IP_ZONE}", "A", "127.255.255.254"),
-            rec(_rev("2001:db8::20").replace("ip6.arpa", IP_ZONE), "A", "127.0.0.3"),
-        ]),
-        DOMAIN_ZONE: zone_text(DOMAIN_ZONE, [
-            rec(f"listed.test.{DOMAIN_ZONE}", "A", "127.0.1.2"),
-            rec(f"ratelimited.test.{DOMAIN_ZONE}", "A", "127.255.255.254"),
-        ]),
+        REV4: zone_text(
+            REV4,
+            [
+                rec(f"10.{REV4}", "PTR", MX),
+                rec(f"20.{REV4}", "PTR", "wrong.postal.test"),
+                rec(f"40.{REV4}", "PTR", "mx40.postal.test"),
+            ],
+        ),
+        REV6: zone_text(
+            REV6,
+            [
+                rec(_rev("2001:db8::10"), "PTR", MX),
+            ],
+        ),
+        IP_ZONE: zone_text(
+            IP_ZONE,
+            [
+                rec(f"20.2.0.192.{IP_ZONE}", "A", "127.0.0.2"),
+                txt(f"20.2.0.192.{IP_ZONE}", "Listed by SBL, see https://check.spamhaus.org/"),
+                rec(f"30.2.0.192.{IP_ZONE}", "A", "127.255.255.254"),
+                rec(_rev("2001:db8::20").replace("ip6.arpa", IP_ZONE), "A", "127.0.0.3"),
+            ],
+        ),
+        DOMAIN_ZONE: zone_text(
+            DOMAIN_ZONE,
+            [
+                rec(f"listed.test.{DOMAIN_ZONE}", "A", "127.0.1.2"),
+                rec(f"ratelimited.test.{DOMAIN_ZONE}", "A", "127.255.255.254"),
+            ],
+        ),
     }
 
 

@@ -57,7 +57,11 @@ def test_case_status_then_fix_turns_it_ok(domain: str, knot: Knot, resolver: Res
     assert failing
     apply_fixes(knot, before)
     after = check_domain(expected(domain), resolver)
-    still = {c: (after.result(c).status.value, after.result(c).observed) for c in failing if after.result(c).status is not Status.OK}
+    still = {
+        c: (after.result(c).status.value, after.result(c).observed)
+        for c in failing
+        if after.result(c).status is not Status.OK
+    }
     assert still == {}
     assert not after.failed, [r for r in after.results if r.failed]
     assert after.postal_usable
