@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vibn_mail.cli import sandbox
+from vibn_mail.cli import doctor, sandbox, verify
 
 app = typer.Typer(
     name="vibn-mail",
@@ -13,6 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox.app, name="sandbox")
+app.command("verify")(verify.verify)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
