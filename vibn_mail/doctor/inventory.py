@@ -1,7 +1,16 @@
-"""Hosts from a pyinfra inventory file, with their data (group_data included), via pyinfra's loader."""
+"""Hosts from a pyinfra inventory file, with their data, read the way pyinfra reads them.
+
+pyinfra's own loader lives in ``pyinfra_cli``, whose import monkey-patches the whole process with
+gevent (sockets, threads, ssl): unacceptable inside the checks engine's threads and tests. The rules
+are short, so they are followed here: module-level lists (or ``(hosts, data)`` tuples) of host names
+or ``(name, data)`` tuples are groups; ``group_data/all.py`` and ``group_data/<group>.py`` next to the
+file add data; host data beats group data beats ``all``. Names starting with ``_`` are ignored.
+"""
 
 from __future__ import annotations
 
+import ast
+import runpy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,23 +27,56 @@ class InventoryError(ValueError):
     pass
 
 
-def load_inventory(path: Path) -> list[InventoryHost]:
-    """Every host of the inventory file at ``path`` (a Python module of host groups)."""
-    from pyinfra.api.state import State
-    from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import make_inventory  # type: ignore[import-untyped]
+def _imported_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
+
+def _module_vars(path: Path) -> dict[str, Any]:
+    try:
+        attrs = runpy.run_path(str(path))
+    except Exception as e:  # an inventory is user code: any error is "this file is broken"
+        raise InventoryError(f"inventory: {path} could not be loaded: {type(e).__name__}: {e}") from e
+    skip = _imported_names(path)
+    return {k: v for k, v in attrs.items() if not k.startswith("_") and k not in skip}
+
+
+def _group_data(path: Path) -> dict[str, dict[str, Any]]:
+    directory = path.parent / "group_data"
+    if not directory.is_dir():
+        return {}
+    return {f.stem: _module_vars(f) for f in sorted(directory.glob("*.py"))}
+
+
+def load_inventory(path: Path) -> list[InventoryHost]:
+    """Every host of the inventory file at ``path``, in file order."""
     if not path.is_file():
         raise InventoryError(f"inventory: {path} is not a file; give a pyinfra inventory .py file")
-    try:
-        # pyinfra's loader records the file being executed on the current state: give it one.
-        with ctx_state.use(State()):
-            inventory = make_inventory(str(path), cwd=str(path.parent))
-    except Exception as e:  # pyinfra raises plain exceptions for syntax and data errors
-        raise InventoryError(f"inventory: {path} could not be loaded: {e}") from e
-    hosts = [InventoryHost(h.name, dict(h.data.dict()), tuple(h.groups)) for h in inventory]
-    if not hosts:
+    group_files = _group_data(path)
+    # name → (data from its groups, its own data, its groups)
+    hosts: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
+    for group, value in _module_vars(path).items():
+        members, group_data = (
+            (value[0], value[1]) if isinstance(value, tuple) and len(value) == 2 else (value, {})
+        )
+        if not isinstance(members, list | tuple) or not all(isinstance(m, str | tuple) for m in members):
+            continue
+        for member in members:
+            name, data = (member[0], dict(member[1])) if isinstance(member, tuple) else (member, {})
+            from_groups, own, groups = hosts.setdefault(name, ({}, {}, []))
+            groups.append(group)
+            from_groups.update({**group_files.get(group, {}), **dict(group_data)})
+            own.update(data)
+    group_name = path.stem
+    out = []
+    for name, (from_groups, own, groups) in hosts.items():
+        merged = {**group_files.get("all", {}), **group_files.get(group_name, {}), **from_groups, **own}
+        out.append(InventoryHost(name, merged, (*groups, group_name)))
+    if not out:
         raise InventoryError(
             f"inventory: {path} defines no hosts (module-level lists of names or (name, data))"
         )
-    return hosts
+    return out
