@@ -137,6 +137,9 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
     z[d] = _replace(
         correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=reject; pct=100; ri=3600")
     )
+    # Never changed by a test: the CLI tests read it.
+    d = "cli.test"
+    z[d] = _without(correct(d), f"_dmarc.{d}", "TXT")
     d = "extrua.test"
     z[d] = [r for r in correct(d) if r.name != f"{d}._report._dmarc.reports.test"]
     # reports.test holds every domain's authorisation record; the rest stay in their own zone.
@@ -150,6 +153,7 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
         rec(MX, "AAAA", "2001:db8::10"),
         rec("mx20.postal.test", "A", "192.0.2.20"),
         rec("mx30.postal.test", "A", "192.0.2.30"),
+        rec("mx50.postal.test", "A", "192.0.2.50"),
         rec("mx20.postal.test", "AAAA", "2001:db8::20"),
     ]
     return z
@@ -194,6 +198,7 @@ def host_zones() -> dict[str, str]:
                 rec(f"10.{REV4}", "PTR", MX),
                 rec(f"20.{REV4}", "PTR", "wrong.postal.test"),
                 rec(f"40.{REV4}", "PTR", "mx40.postal.test"),
+                rec(f"50.{REV4}", "PTR", "wrong.postal.test"),  # read by the CLI tests only
             ],
         ),
         REV6: zone_text(
@@ -208,6 +213,7 @@ def host_zones() -> dict[str, str]:
                 rec(f"20.2.0.192.{IP_ZONE}", "A", "127.0.0.2"),
                 txt(f"20.2.0.192.{IP_ZONE}", "Listed by SBL, see https://check.spamhaus.org/"),
                 rec(f"30.2.0.192.{IP_ZONE}", "A", "127.255.255.254"),
+                rec(f"50.2.0.192.{IP_ZONE}", "A", "127.0.0.4"),
                 rec(_rev("2001:db8::20").replace("ip6.arpa", IP_ZONE), "A", "127.0.0.3"),
             ],
         ),

@@ -44,6 +44,7 @@ def doctor(
         str | None, typer.Option(help="host:port to probe instead of gmail.com's MX")
     ] = None,
     cafile: Annotated[str | None, typer.Option(help="CA bundle for the TLS probes")] = None,
+    tls_connect: Annotated[str | None, typer.Option(help="Address the TLS probes connect to")] = None,
     nameserver: Annotated[
         list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")
     ] = None,
@@ -70,13 +71,15 @@ def doctor(
                 postal_web_hostname=web_hostname,
                 postal_health_urls=health_url or [],
                 outbound_25_target=outbound_target,
+                tls_connect_address=tls_connect,
             )
             targets.append(("localhost", settings, LocalRunner()))
         else:
             for host in load_inventory(inventory):
                 if limit and host.name not in limit:
                     continue
-                data = host.data | ({"outbound_25_target": outbound_target} if outbound_target else {})
+                overrides = {"outbound_25_target": outbound_target, "tls_connect_address": tls_connect}
+                data = host.data | {k: v for k, v in overrides.items() if v}
                 targets.append(
                     (
                         host.name,
