@@ -303,6 +303,12 @@ class AdminClient:
     def ensure_webhook(self, org: str, server: str, name: str, spec: m.WebhookSpec) -> Ensured[m.Webhook]:
         return self.run(self.calls.ensure_webhook(org, server, name, spec))
 
+    def verify_domain(self, org: str, server: str | None, name: str) -> m.Domain:
+        return self.run(self.calls.verify_domain(org, server, name))
+
+    def delete_organization(self, org: str) -> bool:
+        return self.run(self.calls.delete_organization(org))
+
 
 class AsyncAdminClient:
     """Non-blocking twin of :class:`AdminClient` for the service (self-service "Add domain")."""

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.mariadb_store import MariaDBStore
 from tests.emulators.postal.service import VERSION, PostalEmulator, Settings
 from tests.emulators.postal.store import MemoryStore, Store
+
+# Postal itself accepts AUTH without TLS when smtp_server.tls_enabled is false; so does the emulator.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 def settings_from_env(env: Mapping[str, str]) -> Settings:

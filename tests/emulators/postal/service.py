@@ -316,6 +316,9 @@ class PostalEmulator:
         assert owner is not None
         time_zone = str(body.get("time_zone") or "UTC")
         org = self._find("organizations", permalink=permalink)
+        if org is None and any(o["permalink"] == permalink for o in self.store.rows("organizations")):
+            # Postal's uniqueness validation also sees soft-deleted organizations.
+            raise _invalid("permalink", "has already been taken")
         if org is None:
             row = {
                 "uuid": str(uuidlib.uuid4()),
@@ -375,6 +378,9 @@ class PostalEmulator:
         clash = next((s for s in self._servers_of(org) if s["name"].lower() == name.lower()), None)
         if clash is not None and (server is None or clash["id"] != server["id"]):
             raise _invalid("name", "has already been taken")
+        siblings = [r for r in self.store.rows("servers") if r["organization_id"] == org["id"]]
+        if server is None and any(r["permalink"] == permalink and r["deleted_at"] for r in siblings):
+            raise _invalid("permalink", "has already been taken")
         if server is None:
             row = {
                 "uuid": str(uuidlib.uuid4()),
