@@ -21,6 +21,11 @@ from vibn_mail.postal.admin_client import AdminClient, AdminSettings
 from vibn_mail.postal.send_client import PostalSendClient, SendSettings
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Postal accepts SMTP AUTH without TLS when TLS is off; aiosmtpd warns about it on every session.
+    config.addinivalue_line("filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
 @pytest.fixture(scope="session", params=list(TARGETS))
 def postal_target(request: pytest.FixtureRequest) -> Iterator[PostalTarget]:
     with ExitStack() as stack:
