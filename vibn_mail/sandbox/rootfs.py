@@ -40,7 +40,7 @@ PACKAGES = (
 RECIPE_VERSION = "3"
 
 
-def debian_mirror() -> str:
+def debian_mirror(etc_apt: Path = Path("/etc/apt")) -> str:
     """The Debian mirror this machine's apt uses (VIBN_DEBIAN_MIRROR overrides).
 
     Read from the machine's own apt sources so the repository names no mirror host.
@@ -49,13 +49,13 @@ def debian_mirror() -> str:
     if override:
         return override
     candidates: list[str] = []
-    for path in sorted(Path("/etc/apt").glob("sources.list.d/*.sources")):
+    for path in sorted(etc_apt.glob("sources.list.d/*.sources")):
         for block in path.read_text().split("\n\n"):
             if re.search(rf"^Suites:.*\b{SUITE}\b", block, re.M) and "security" not in block:
                 m = re.search(r"^URIs:\s*(\S+)", block, re.M)
                 if m:
                     candidates.append(m.group(1))
-    legacy = Path("/etc/apt/sources.list")
+    legacy = etc_apt / "sources.list"
     if legacy.exists():
         for line in legacy.read_text().splitlines():
             m = re.match(rf"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+{SUITE}\s", line)

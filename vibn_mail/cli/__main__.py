@@ -1,0 +1,3 @@
+from vibn_mail.cli import main
+
+main()
