@@ -14,7 +14,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.contract.postal.targets import free_port
+from tests.contract.postal.targets import CONTRACT_CONFIG, free_port
 from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.mariadb_store import MariaDBStore
 
@@ -98,7 +98,7 @@ def postal_config(port: int, password: str) -> PostalConfig:
     db = {"host": "127.0.0.1", "port": port, "username": "postal", "password": password}
     return PostalConfig.model_validate(
         {
-            "postal": {"web_hostname": "postal.contract.test"},
+            **CONTRACT_CONFIG,
             "main_db": {**db, "database": "postal"},
             "message_db": {**db, "database_name_prefix": "postal"},
         }

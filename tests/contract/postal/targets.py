@@ -27,6 +27,7 @@ import pytest
 from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.inprocess import run_emulator
 from tests.emulators.postal.service import Settings
+from tests.emulators.postal.store import Store
 
 
 @dataclass(frozen=True)
@@ -87,27 +88,30 @@ class PostalTarget:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _emulator(stack: ExitStack) -> PostalTarget:
+CONTRACT_CONFIG: dict[str, Any] = {
+    "postal": {"web_hostname": "postal.contract.test", "smtp_hostname": "smtp.contract.test"},
+    "dns": {
+        "return_path_domain": "rp.postal.contract.test",
+        "spf_include": "spf.postal.contract.test",
+        "mx_records": ["mx.postal.contract.test"],
+    },
+}
+
+
+def emulator_target(
+    stack: ExitStack, name: str, config: PostalConfig, store: Store | None = None
+) -> PostalTarget:
+    """The in-process emulator, its DNS checks pointed at a loopback DNS server the tests fill."""
     from tests.contract.postal.loopback_dns import LoopbackDns
 
     dns = stack.enter_context(LoopbackDns())
-    config = PostalConfig.model_validate(
-        {
-            "postal": {"web_hostname": "postal.contract.test", "smtp_hostname": "smtp.contract.test"},
-            "dns": {
-                "return_path_domain": "rp.postal.contract.test",
-                "spf_include": "spf.postal.contract.test",
-                "mx_records": ["mx.postal.contract.test"],
-            },
-        }
-    )
     settings = Settings(time_scale=0.001, dns_nameserver="127.0.0.1", dns_port=dns.port)
-    run = stack.enter_context(run_emulator(config, settings=settings, smtp=True))
+    run = stack.enter_context(run_emulator(config, store=store, settings=settings, smtp=True))
     receiver = WebhookReceiver(("127.0.0.1", 0))
     stack.callback(receiver.close)
     assert run.smtp_port is not None
     return PostalTarget(
-        name="emulator",
+        name=name,
         web_url=run.web_url,
         web_hostname=run.web_hostname,
         admin_url=run.admin_url,
@@ -118,6 +122,17 @@ def _emulator(stack: ExitStack) -> PostalTarget:
         publish_dns=dns.publish,
         extras={"emulator": run.emulator},
     )
+
+
+def _emulator(stack: ExitStack) -> PostalTarget:
+    return emulator_target(stack, "emulator", PostalConfig.model_validate(CONTRACT_CONFIG))
+
+
+def _emulator_mariadb(stack: ExitStack) -> PostalTarget:
+    from tests.contract.postal.loopback_mariadb import mariadb_store_or_skip
+
+    store, config = mariadb_store_or_skip(stack)
+    return emulator_target(stack, "emulator-mariadb", config, store)
 
 
 REQUIRED = ("URL", "WEB_HOSTNAME", "API_KEY", "ADMIN_URL", "ADMIN_TOKEN")
@@ -156,25 +171,6 @@ def external_target(
 
 def _real(stack: ExitStack) -> PostalTarget:
     return external_target("real Postal", "POSTAL_", stack)
-
-
-def _emulator_mariadb(stack: ExitStack) -> PostalTarget:
-    from tests.contract.postal.loopback_mariadb import mariadb_store_or_skip
-
-    store, config = mariadb_store_or_skip(stack)
-    settings = Settings(time_scale=0.001)
-    run = stack.enter_context(run_emulator(config, store=store, settings=settings))
-    receiver = WebhookReceiver(("127.0.0.1", 0))
-    stack.callback(receiver.close)
-    return PostalTarget(
-        name="emulator-mariadb",
-        web_url=run.web_url,
-        web_hostname=run.web_hostname,
-        admin_url=run.admin_url,
-        admin_token=run.admin_token,
-        webhooks=receiver,
-        extras={"emulator": run.emulator},
-    )
 
 
 TARGETS: dict[str, Callable[[ExitStack], PostalTarget]] = {
