@@ -54,8 +54,8 @@ class WebhookReceiver:
                 return
 
         self.server = ThreadingHTTPServer(bind, Handler)
-        host, port = self.server.server_address[:2]
-        self.url = url or f"http://{host}:{port}/webhook"
+        port = int(self.server.server_address[1])
+        self.url = url or f"http://{bind[0]}:{port}/webhook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -173,9 +173,16 @@ def _real(stack: ExitStack) -> PostalTarget:
     return external_target("real Postal", "POSTAL_", stack)
 
 
+def _emulator_processes(stack: ExitStack) -> PostalTarget:
+    from tests.contract.postal.emulator_processes import start_processes
+
+    return start_processes(stack)
+
+
 TARGETS: dict[str, Callable[[ExitStack], PostalTarget]] = {
     "emulator": _emulator,
     "emulator-mariadb": _emulator_mariadb,
+    "emulator-processes": _emulator_processes,
     "real": _real,
 }
 

@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pymysql
+
 from tests.emulators.postal import keys
 from tests.emulators.postal.admin_api import create_admin_app
 from tests.emulators.postal.config import load_config
@@ -66,6 +68,18 @@ def _block() -> None:
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    try:
+        return _run(argv, env)
+    except pymysql.err.OperationalError as exc:
+        print(
+            f"database error: {exc}; check main_db/message_db in postal.yml (or MAIN_DB_*/MESSAGE_DB_* "
+            "environment variables) and that the user has ALL on `postal` and `postal-*`",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
     if not args:
