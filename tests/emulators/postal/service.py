@@ -289,7 +289,7 @@ class PostalEmulator:
         return {"user": self._user_json(user)}
 
     def list_users(self) -> dict[str, Any]:
-        return {"users": [self._user_json(u) for u in self.store.rows("users")]}
+        return {"users": [self._user_json(u) for u in _sorted(self.store.rows("users"), "email_address")]}
 
     # -- admin: organizations -----------------------------------------------------------------------
 
@@ -342,7 +342,9 @@ class PostalEmulator:
         return {"organization": self._org_json(self._org(permalink))}
 
     def list_organizations(self) -> dict[str, Any]:
-        orgs = [o for o in self.store.rows("organizations") if o.get("deleted_at") is None]
+        orgs = _sorted(
+            [o for o in self.store.rows("organizations") if o.get("deleted_at") is None], "permalink"
+        )
         return {"organizations": [self._org_json(o) for o in orgs]}
 
     def delete_organization(self, permalink: str) -> dict[str, Any]:
@@ -358,11 +360,11 @@ class PostalEmulator:
     # -- admin: servers -----------------------------------------------------------------------------
 
     def _servers_of(self, org: Row) -> list[Row]:
-        return [
-            s
-            for s in self.store.rows("servers")
-            if s["organization_id"] == org["id"] and s.get("deleted_at") is None
-        ]
+        rows = self.store.rows("servers")
+        return _sorted(
+            [s for s in rows if s["organization_id"] == org["id"] and s.get("deleted_at") is None],
+            "permalink",
+        )
 
     def ensure_server(self, org_permalink: str, permalink: str, body: dict[str, Any]) -> dict[str, Any]:
         org = self._org(org_permalink)
@@ -426,7 +428,7 @@ class PostalEmulator:
     # -- admin: credentials -------------------------------------------------------------------------
 
     def _credentials_of(self, server: Row) -> list[Row]:
-        return [c for c in self.store.rows("credentials") if c["server_id"] == server["id"]]
+        return _sorted([c for c in self.store.rows("credentials") if c["server_id"] == server["id"]], "name")
 
     def ensure_credential(self, org: str, server: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         _, s = self._server(org, server)
@@ -485,7 +487,9 @@ class PostalEmulator:
 
     def _domains_of(self, owner_type: str, owner: Row) -> list[Row]:
         rows = self.store.rows("domains")
-        return [d for d in rows if d["owner_type"] == owner_type and d["owner_id"] == owner["id"]]
+        return _sorted(
+            [d for d in rows if d["owner_type"] == owner_type and d["owner_id"] == owner["id"]], "name"
+        )
 
     def _domain(self, org: str, server: str | None, name: str) -> Row:
         owner_type, owner = self._owner(org, server)
@@ -587,7 +591,7 @@ class PostalEmulator:
     # -- admin: webhooks ----------------------------------------------------------------------------
 
     def _webhooks_of(self, server: Row) -> list[Row]:
-        return [w for w in self.store.rows("webhooks") if w["server_id"] == server["id"]]
+        return _sorted([w for w in self.store.rows("webhooks") if w["server_id"] == server["id"]], "name")
 
     def ensure_webhook(self, org: str, server: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         _, s = self._server(org, server)
@@ -1053,6 +1057,11 @@ class PostalEmulator:
 
 
 _CHECKS = ("spf", "dkim", "mx", "return_path")
+
+
+def _sorted(rows: list[Row], key: str) -> list[Row]:
+    """The order the Ruby admin API lists in (``order(:name)`` and friends)."""
+    return sorted(rows, key=lambda r: str(r[key]))
 
 
 def _verification_token(method: str) -> str:
