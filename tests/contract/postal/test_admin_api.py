@@ -201,15 +201,17 @@ def test_default_dkim_record_is_the_signing_key(admin: AdminClient, postal_targe
 
 
 def test_ensure_user_needs_a_password_only_on_creation(admin: AdminClient) -> None:
-    email = f"admin-{secrets.token_hex(4)}@vibn.test"
+    # Not an admin, and a random password: this user may be left behind on a real Postal.
+    email = f"contract-user-{secrets.token_hex(4)}@vibn.test"
     with pytest.raises(AdminValidationError) as err:
         admin.ensure_user(email, m.UserSpec(first_name="Ops", last_name="Team"))
     assert err.value.field == "password"
-    made = admin.ensure_user(
-        email, m.UserSpec(first_name="Ops", last_name="Team", password="s3cret-pass", admin=True)
-    )
-    assert made.result is m.EnsureResult.CREATED and made.object.admin
-    assert (
-        admin.ensure_user(email, m.UserSpec(first_name="Ops", last_name="Team", admin=True)).result
-        == "unchanged"
-    )
+    with pytest.raises(AdminValidationError) as err:
+        admin.ensure_user(email, m.UserSpec(first_name="Ops", last_name="Team", password="short"))
+    assert err.value.field == "password"
+    spec = m.UserSpec(first_name="Ops", last_name="Team", password=secrets.token_urlsafe(24))
+    made = admin.ensure_user(email, spec)
+    assert made.result is m.EnsureResult.CREATED and not made.object.admin
+    assert admin.ensure_user(email, m.UserSpec(first_name="Ops", last_name="Team")).result == "unchanged"
+    renamed = admin.ensure_user(email, m.UserSpec(first_name="Ops", last_name="Crew"))
+    assert renamed.result is m.EnsureResult.UPDATED and renamed.object.last_name == "Crew"

@@ -216,3 +216,11 @@ def test_development_server_holds_messages_and_reports_a_delivery(
     assert deliveries[0].status == "Held"
     status = send.message(ref.id, ["status"]).status
     assert status is not None and status.status == "Held" and status.held
+
+
+def test_operator_supplied_api_key_is_accepted(postal_target: PostalTarget, send: PostalSendClient) -> None:
+    if postal_target.api_key is None:
+        pytest.skip(f"{postal_target.name}: no operator-supplied API key to check")
+    # A read of a message that does not exist proves the key authenticates without sending anything.
+    with pytest.raises(errors.MessageNotFound):
+        send.message(987654321, ["status"], api_key=postal_target.api_key)
