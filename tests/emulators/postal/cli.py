@@ -125,7 +125,17 @@ def _run(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
         _health(env, 9091)
         host = config.smtp_server.default_bind_address
         port = int(env.get("SMTP_SERVER_DEFAULT_PORT", str(config.smtp_server.default_port)))
-        smtp_controller(emulator, host, port).start()
+        # Postal's `[::]:25` is dual-stack; asyncio makes "::" IPv6-only, so IPv4 gets its own listener.
+        hosts = [host, "0.0.0.0"] if host == "::" else [host]
+        started = 0
+        for bind_host in hosts:
+            try:
+                smtp_controller(emulator, bind_host, port).start()
+                started += 1
+            except (OSError, RuntimeError) as exc:
+                print(f"smtp-server: cannot listen on [{bind_host}]:{port}: {exc}", file=sys.stderr)
+        if not started:
+            return 1
         _block()
         return 0
     if command == "rails" and len(args) >= 3 and args[1] == "runner":
