@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -51,3 +52,33 @@ def test_it_serves_every_route_of_the_python_emulator() -> None:
     methods = {m for m, _, _ in ROUTES}
     assert methods == {"GET", "PUT", "DELETE", "POST"}
     assert all(f'["{m}", route(' in source for m in methods)
+
+
+def test_rack_app_authenticates_routes_and_answers_json_errors() -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby not installed: apt-get install ruby (listed in .ci/apt-packages.txt)")
+    harness = Path(__file__).with_name("admin_api_harness.rb")
+    done = subprocess.run([ruby, str(harness), str(RUBY_FILE)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    answers = [(a["status"], a["body"].get("error", {}).get("code")) for a in result["answers"]]
+    assert answers == [
+        (200, None),
+        (401, "Unauthorized"),
+        (401, "Unauthorized"),
+        (404, "NotFound"),
+        (405, "MethodNotAllowed"),
+        (400, "BadRequest"),
+        (400, "BadRequest"),
+        (422, "ValidationFailed"),
+        (404, "NotFound"),
+        (503, "DatabaseUnavailable"),
+    ]
+    health = result["answers"][0]["body"]
+    assert health == {"status": "ok", "postal_version": "3.3.6"}
+    assert all(a["content_type"] == "application/json" for a in result["answers"])
+    assert all(set(a["body"]["error"]) == {"code", "message", "field"} for a in result["answers"][1:])
+    assert result["answers"][7]["body"]["error"]["field"] == "permalink"
+    assert result["looked_up"] == "acme-co"  # path segments are percent-decoded once
+    assert result["disconnected"]  # a dead DB connection is dropped so the next call reconnects
