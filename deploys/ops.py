@@ -111,7 +111,8 @@ def stack_up_commands(
 @operation()
 def stack_up(stack: Stack, expected: tuple[str, ...], desired_hash: str) -> Generator[str, None, None]:
     """Bring the stack to the rendered compose file; a no-op when it is applied and running."""
-    services: dict[str, str] = host.get_fact(ComposeServices, project=stack.project)
+    # None when no container of the project exists yet (or any more).
+    services: dict[str, str] = host.get_fact(ComposeServices, project=stack.project) or {}
     commands = stack_up_commands(
         stack,
         services,
@@ -278,16 +279,21 @@ def firewall_apply_commands(
     """
     if state.loaded and state.rules_sha256 == desired_sha256:
         return []
-    staged, revert = shlex.quote(paths.staged), shlex.quote(paths.revert)
+    staged, revert, rules = shlex.quote(paths.staged), shlex.quote(paths.revert), shlex.quote(paths.rules)
+    # The revert is the last *confirmed* rules file (what boot loads), never `nft list` output:
+    # listings are not always loadable again (anonymous sets of `ct original proto-dst` print as
+    # "[invalid type]"). No confirmed file yet: the revert removes our table.
     save_previous = (
-        f"{{ echo 'table {table}'; echo 'delete table {table}'; "
-        f"nft list table {table} 2>/dev/null || true; }} > {revert}"
+        f"if [ -s {rules} ]; then cp {rules} {revert}; "
+        f"else printf 'table {table}\\ndelete table {table}\\n' > {revert}; fi"
     )
+    # If the saved rules fail to load for any reason, dropping our table still restores access.
+    restore = shlex.quote(f"nft -f {paths.revert} || nft delete table {table}")
     return [
         f"nft -c -f {staged}",
         f"umask 077 && {save_previous}",
         f"systemctl stop {REVERT_UNIT}.timer {REVERT_UNIT}.service 2>/dev/null || true",
-        f"systemd-run --collect --unit={REVERT_UNIT} --on-active={revert_seconds}s /usr/sbin/nft -f {revert}",
+        f"systemd-run --collect --unit={REVERT_UNIT} --on-active={revert_seconds}s /bin/sh -c {restore}",
         f"nft -f {staged}",
     ]
 

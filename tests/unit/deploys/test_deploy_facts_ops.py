@@ -147,7 +147,10 @@ def test_firewall_apply_schedules_revert_before_loading() -> None:
     revert = next(i for i, c in enumerate(cmds) if c.startswith("systemd-run"))
     load = cmds.index("nft -f /etc/x.new")
     assert revert < load and "--on-active=90s" in cmds[revert]
-    assert "nft list table inet vibn_mail" in cmds[1]
+    # the revert restores the last confirmed boot rules, or drops our table if there are none/they fail
+    assert "cp /etc/vibn-mail/firewall.nft /etc/x.revert" in cmds[1]
+    assert "delete table inet vibn_mail" in cmds[1]
+    assert "nft -f /etc/x.revert || nft delete table inet vibn_mail" in cmds[revert]
     assert firewall_apply_commands(FirewallState(False, "s"), "s", PATHS, "inet vibn_mail", 90)  # table gone
 
 
