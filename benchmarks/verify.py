@@ -24,9 +24,7 @@ from vibn_mail.dns.records import DnsRecord, RecordType
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", type=int, default=200)
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--json", action="store_true")

@@ -246,9 +246,7 @@ def _format_errors(error: ValidationError) -> str:
             hint = f"did you mean {close[0]!r}?" if close else "remove it or check docs/deploy.md"
             lines.append(f"  {key}: unknown setting; {hint}")
         elif item["type"] == "missing":
-            lines.append(
-                f"  {key}: required; set it in the inventory host data (see inventory/production.example.py)"
-            )
+            lines.append(f"  {key}: required; set it in the inventory host data (see inventory/production.example.py)")
         else:
             msg = str(item["msg"]).removeprefix("Value error, ")
             lines.append(f"  {key}: {msg}")

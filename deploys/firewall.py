@@ -90,9 +90,7 @@ def deploy_firewall(settings: HostSettings | None = None) -> None:
     rules = render_nftables(s)
 
     apt.packages(name="Install nftables", packages=["nftables"])
-    files.directory(
-        name="Directory /etc/vibn-mail", path="/etc/vibn-mail", user="root", group="root", mode="700"
-    )
+    files.directory(name="Directory /etc/vibn-mail", path="/etc/vibn-mail", user="root", group="root", mode="700")
     files.put(
         name="Stage firewall rules",
         src=StringIO(rules),

@@ -250,9 +250,7 @@ def admin_user_commands(stack: Stack, marker: str | None, user: AdminUser, passw
 @operation()
 def postal_admin_user(stack: Stack, user: AdminUser, password_file: str) -> Generator[str, None, None]:
     """Ensure the admin user once per email address (the password is set only on creation)."""
-    commands = admin_user_commands(
-        stack, host.get_fact(Marker, path=stack.state("admin-user")), user, password_file
-    )
+    commands = admin_user_commands(stack, host.get_fact(Marker, path=stack.state("admin-user")), user, password_file)
     if not commands:
         host.noop(f"admin user {user.email} ensured earlier")
     yield from commands

@@ -78,8 +78,7 @@ def precondition_problems(
         problems.append("Docker is not installed; install Docker (Coolify does) or set install_docker=True")
     elif has_docker and compose is None:
         problems.append(
-            "Docker Compose is missing; install the compose plugin (`docker compose`) "
-            "or Debian's docker-compose"
+            "Docker Compose is missing; install the compose plugin (`docker compose`) or Debian's docker-compose"
         )
     need_kib = int(settings.min_disk_free_gb * 1024 * 1024)
     if free_kib is not None and free_kib < need_kib:
@@ -197,9 +196,7 @@ def deploy_postal(settings: HostSettings | None = None) -> None:
     try:
         admin_api = render_admin_api()
     except TemplateMissingError as exc:
-        raise DeployError(
-            f"{exc}: the admin API service runs it (bin/rails runner /config/admin-api.rb)"
-        ) from None
+        raise DeployError(f"{exc}: the admin API service runs it (bin/rails runner /config/admin-api.rb)") from None
     postal_yml = render_postal_yml(s)
     caddyfile = render_caddyfile(s)
     _put(postal_yml, f"{root}/config/postal.yml")
@@ -223,9 +220,7 @@ def deploy_postal(settings: HostSettings | None = None) -> None:
     )
     postal_initialize(name="Initialize Postal database", stack=stack, version=s.postal_version)
     expected = ("mariadb", *POSTAL_SERVICES) + (("caddy",) if s.proxy_mode is ProxyMode.STANDALONE else ())
-    stack_up(
-        name="Start the Postal stack", stack=stack, expected=expected, desired_hash=content_hash(compose_yml)
-    )
+    stack_up(name="Start the Postal stack", stack=stack, expected=expected, desired_hash=content_hash(compose_yml))
     postal_admin_user(
         name=f"Admin user {s.admin_email}",
         stack=stack,

@@ -38,9 +38,7 @@ def dkim_record(bits: int, seed: int = 0) -> str:
 KEY_BITS = {"weakdkim.test": 1024}
 
 
-def expected(
-    domain: str, *, bits: int | None = None, token: str | None = "tok" + "x" * 29
-) -> PostalDomainDns:
+def expected(domain: str, *, bits: int | None = None, token: str | None = "tok" + "x" * 29) -> PostalDomainDns:
     return PostalDomainDns(
         domain=domain,
         spf_include=SPF_INCLUDE,
@@ -134,9 +132,7 @@ def domain_zones() -> dict[str, list[DnsRecord]]:
     d = "baddmarc.test"
     z[d] = _replace(correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=bogus; pct=50"))
     d = "oldmarc.test"
-    z[d] = _replace(
-        correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=reject; pct=100; ri=3600")
-    )
+    z[d] = _replace(correct(d), f"_dmarc.{d}", "TXT", txt(f"_dmarc.{d}", "v=DMARC1; p=reject; pct=100; ri=3600"))
     # Never changed by a test: the CLI tests read it.
     d = "cli.test"
     z[d] = _without(correct(d), f"_dmarc.{d}", "TXT")

@@ -81,9 +81,7 @@ class Certs:
         self.ca_file = directory / "ca.pem"
         self.ca_file.write_bytes(self.ca.public_bytes(serialization.Encoding.PEM))
 
-    def leaf(
-        self, name: str, *, days: int = 90, expired: bool = False, self_signed: bool = False
-    ) -> ssl.SSLContext:
+    def leaf(self, name: str, *, days: int = 90, expired: bool = False, self_signed: bool = False) -> ssl.SSLContext:
         """A server context presenting a certificate for ``name``."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
@@ -134,9 +132,7 @@ def smtp_handler(ctx: ssl.SSLContext | None) -> Callable[[socket.socket], None]:
         while line := f.readline():
             cmd = line.strip().upper()
             if cmd.startswith((b"EHLO", b"HELO")):
-                conn.sendall(
-                    b"250-mail.postal.test\r\n" + (b"250-STARTTLS\r\n" if ctx else b"") + b"250 8BITMIME\r\n"
-                )
+                conn.sendall(b"250-mail.postal.test\r\n" + (b"250-STARTTLS\r\n" if ctx else b"") + b"250 8BITMIME\r\n")
             elif cmd == b"STARTTLS" and ctx:
                 conn.sendall(b"220 go ahead\r\n")
                 with ctx.wrap_socket(conn, server_side=True) as tls:

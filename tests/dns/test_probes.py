@@ -56,8 +56,7 @@ def test_silent_server_times_out_as_filtered() -> None:
     with tcp_server(None) as port:
         assert both_probes(port, 0.5) == [(ProbeOutcome.TIMEOUT, Status.INVALID)] * 2
         assert (
-            "provider blocks outbound port 25"
-            in judge_outbound_25(probe("127.0.0.1", port, 0.3), "h", port, 0.3).fix
+            "provider blocks outbound port 25" in judge_outbound_25(probe("127.0.0.1", port, 0.3), "h", port, 0.3).fix
         )
 
 
@@ -93,9 +92,7 @@ def test_bad_certificates_are_invalid_with_the_reason(certs: Certs, kind: str, n
         "self-signed": lambda: certs.leaf("mail.postal.test", self_signed=True),
     }[kind]()
     with tcp_server(smtp_handler(ctx)) as port:
-        result = probe_tls(
-            "127.0.0.1", port, "mail.postal.test", starttls=True, timeout=3, cafile=str(certs.ca_file)
-        )
+        result = probe_tls("127.0.0.1", port, "mail.postal.test", starttls=True, timeout=3, cafile=str(certs.ca_file))
     assert result.status is Status.INVALID
     assert needle in result.observed
     assert result.fix
@@ -116,7 +113,5 @@ def test_no_starttls_offered_is_missing(certs: Certs) -> None:
 def test_clock_decides_expiry(certs: Certs) -> None:
     with tcp_server(https_handler(certs.leaf("mail.postal.test", days=90))) as port:
         later = datetime.now(UTC) + timedelta(days=100)
-        result = probe_tls(
-            "127.0.0.1", port, "mail.postal.test", timeout=3, cafile=str(certs.ca_file), now=later
-        )
+        result = probe_tls("127.0.0.1", port, "mail.postal.test", timeout=3, cafile=str(certs.ca_file), now=later)
     assert result.status is Status.INVALID and "expired" in result.observed

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
-from vibn_mail.sandbox import manager
-from vibn_mail.sandbox.state import SandboxState
+from tests.e2e.converge import Converge, converge
+from vibn_mail.sandbox import coolify, manager
+from vibn_mail.sandbox.machine import ssh
+from vibn_mail.sandbox.state import HostState, SandboxState
 
 SandboxFactory = Callable[..., SandboxState]
 
@@ -38,3 +41,37 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 def sandbox(sandbox_factory: SandboxFactory) -> SandboxState:
     """Two hosts with the local images loaded: the shared sandbox of the e2e suite."""
     return sandbox_factory("main", hosts=2)
+
+
+STANDALONE = {"proxy_mode": "standalone", "caddy_tls": "internal"}
+
+
+@dataclass(frozen=True)
+class Deployed:
+    host: HostState
+    mode: str
+    data: dict[str, str]
+    first: Converge
+
+    @property
+    def web_hostname(self) -> str:
+        return f"postal.{self.host.name}.test"
+
+
+def sh(sandbox: SandboxState, host: HostState, command: str, timeout: float = 120) -> str:
+    proc = ssh(sandbox, host, command, timeout=timeout)
+    assert proc.returncode == 0, f"{command!r} on {host.name}: {proc.stderr.decode()[-1500:]}"
+    return proc.stdout.decode()
+
+
+@pytest.fixture(scope="session")
+def stack(sandbox: SandboxState) -> dict[str, Deployed]:
+    coolify_host, plain_host = sandbox.hosts
+    coolify.install_proxy(sandbox, coolify_host)
+    out = {}
+    for host, mode, data in ((coolify_host, "coolify", {}), (plain_host, "standalone", STANDALONE)):
+        first = converge(sandbox, host, **data)
+        first.assert_ok()
+        print(f"\nfirst converge of {host.name} ({mode}): {first.seconds:.1f} s, {len(first.changed)} ops changed")
+        out[mode] = Deployed(host, mode, data, first)
+    return out

@@ -20,9 +20,7 @@ class MachineSnapshot:
 
     @classmethod
     def take(cls, marker: str) -> MachineSnapshot:
-        links = frozenset(
-            line.split(":")[1].strip().split("@")[0] for line in _lines("ip", "-o", "link", "show")
-        )
+        links = frozenset(line.split(":")[1].strip().split("@")[0] for line in _lines("ip", "-o", "link", "show"))
         procs = set()
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import SandboxFactory, run_name
+from tests.e2e.conftest import run_name
 from tests.e2e.snapshot import MachineSnapshot
 from vibn_mail.sandbox import manager
 from vibn_mail.sandbox.errors import SandboxError
@@ -45,8 +45,11 @@ def test_hosts_have_their_own_network_stack(sandbox: SandboxState) -> None:
 
 
 def test_a_container_runs_and_its_published_port_is_reachable_from_outside(sandbox: SandboxState) -> None:
-    sh(sandbox, 1, "docker run -d --rm --name probe -p 8765:80 vibn-local/caddy:2 "
-                   "caddy file-server --listen :80 --root /etc")
+    sh(
+        sandbox,
+        1,
+        "docker run -d --rm --name probe -p 8765:80 vibn-local/caddy:2 caddy file-server --listen :80 --root /etc",
+    )
     try:
         url = f"http://{sandbox.hosts[0].ip}:8765/hostname"
         deadline = time.monotonic() + 30

@@ -66,9 +66,7 @@ def test_stack_containers_running_and_healthy(host: Any) -> None:
 
 def test_public_ports_listen(host: Any) -> None:
     for port in (SSH_PORT, 25, 80, 443):
-        assert (
-            host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(f"tcp://:::{port}").is_listening
-        ), port
+        assert host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(f"tcp://:::{port}").is_listening, port
 
 
 def test_nothing_else_listens_on_public_addresses(host: Any) -> None:
@@ -109,9 +107,7 @@ def test_postal_yml_has_no_secrets(host: Any) -> None:
 
 
 def test_bind_mounts_only(host: Any) -> None:
-    mounts = json.loads(
-        host.check_output(f"docker inspect -f '{{{{json .Mounts}}}}' {_container_id(host, 'mariadb')}")
-    )
+    mounts = json.loads(host.check_output(f"docker inspect -f '{{{{json .Mounts}}}}' {_container_id(host, 'mariadb')}"))
     assert [m["Type"] for m in mounts] == ["bind"]
     assert mounts[0]["Source"] == f"{ROOT}/mariadb"
 

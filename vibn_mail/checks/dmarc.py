@@ -65,9 +65,7 @@ def parse(text: str) -> Dmarc:
         out.errors.append("tag p (policy) is missing")
     for key, allowed in _VALUES.items():
         if key in tags and tags[key].lower() not in allowed:
-            (out.errors if key == "p" else out.warnings).append(
-                f"{key}={tags[key]} is not one of {'|'.join(allowed)}"
-            )
+            (out.errors if key == "p" else out.warnings).append(f"{key}={tags[key]} is not one of {'|'.join(allowed)}")
     for key in tags:
         if key in OBSOLETE_TAGS:
             out.warnings.append(f"{key}= was removed by RFC 9989 and is ignored")

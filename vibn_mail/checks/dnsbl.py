@@ -23,9 +23,7 @@ _REFUSED = {
 }
 
 
-def _judge(
-    check: str, subject: str, query_name: str, zone: str, resolver: Resolver, delist: str
-) -> CheckResult:
+def _judge(check: str, subject: str, query_name: str, zone: str, resolver: Resolver, delist: str) -> CheckResult:
     expected = f"not listed in {zone} (NXDOMAIN for {query_name})"
     answer = resolver.query(query_name, "A")
     if answer.failed:
@@ -38,9 +36,7 @@ def _judge(
             fix=f"Re-run; {zone} did not answer.",
         )
     if not answer.values:
-        return CheckResult(
-            check=check, subject=subject, status=Status.OK, observed="not listed", expected=expected
-        )
+        return CheckResult(check=check, subject=subject, status=Status.OK, observed="not listed", expected=expected)
     refused = sorted(_REFUSED[v] for v in answer.values if v in _REFUSED)
     if refused:
         return CheckResult(
@@ -69,9 +65,7 @@ def check_ip(ip: str, resolver: Resolver, zones: Sequence[str] = DEFAULT_IP_ZONE
     out = []
     for zone in zones:
         name = reverse_name(ip, v4_zone=zone, v6_zone=zone)
-        out.append(
-            _judge(f"host.dnsbl.{zone}", ip, name, zone, resolver, f"https://check.spamhaus.org/ (IP {ip})")
-        )
+        out.append(_judge(f"host.dnsbl.{zone}", ip, name, zone, resolver, f"https://check.spamhaus.org/ (IP {ip})"))
     return out
 
 

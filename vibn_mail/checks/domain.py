@@ -161,9 +161,7 @@ class _DomainCheck:
         if counted.errors:
             observed += "; " + "; ".join(counted.errors)
         if counted.lookups <= spf.LOOKUP_LIMIT and not counted.errors:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
         fixable = bool(self.spf_changes) and self.desired_spf_ok
         fix = (
             f'Replace the SPF record with "{self.desired_spf}" (includes other than {self.x.spf_include} '
@@ -196,9 +194,7 @@ class _DomainCheck:
             )
         observed = f"{counted.void} void lookups"
         if counted.void <= spf.VOID_LIMIT:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
         fixable = bool(self.spf_changes) and self.desired_spf_ok
         return CheckResult(
             check=check,
@@ -230,9 +226,7 @@ class _DomainCheck:
             return self.x.spf_value, True
         try:
             record = spf.merge(self.spf_now) if len(self.spf_now) > 1 else self.spf_now[0]
-            if not any(
-                t.name == "include" and t.value.lower() == self.x.spf_include for t in spf.parse(record)
-            ):
+            if not any(t.name == "include" and t.value.lower() == self.x.spf_include for t in spf.parse(record)):
                 record = spf.with_include(record, self.x.spf_include)
         except ValueError:
             return self.x.spf_value, True
@@ -253,9 +247,7 @@ class _DomainCheck:
             if term.name in ("a", "mx", "exists", "include") and term.value and "%" not in term.value:
                 target = term.value.split("/", 1)[0]
                 rdtype = {"mx": "MX", "include": "TXT"}.get(term.name, "A")
-                if self.any.query(target, rdtype).void and (
-                    rdtype != "A" or self.any.query(target, "AAAA").void
-                ):
+                if self.any.query(target, rdtype).void and (rdtype != "A" or self.any.query(target, "AAAA").void):
                     continue
             kept.append(term)
         return spf.render(kept)
@@ -308,9 +300,7 @@ class _DomainCheck:
                 fix=fix + " (it differs; copy it again in full)",
                 changes=changes,
             )
-        return CheckResult(
-            check=check, subject=name, status=Status.OK, observed=f'"{records[0]}"', expected=expected
-        )
+        return CheckResult(check=check, subject=name, status=Status.OK, observed=f'"{records[0]}"', expected=expected)
 
     def dkim_key_size(self) -> CheckResult:
         check, name = "dkim.key_size", self.x.dkim_fqdn
@@ -337,9 +327,7 @@ class _DomainCheck:
             )
         observed = f"{key.algorithm} {key.bits} bits"
         if key.algorithm == "ed25519" or (key.bits or 0) >= RECOMMENDED_RSA_BITS:
-            return CheckResult(
-                check=check, subject=name, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=name, status=Status.OK, observed=observed, expected=expected)
         status = Status.WARN if (key.bits or 0) >= MINIMUM_RSA_BITS else Status.INVALID
         return CheckResult(
             check=check,
@@ -383,9 +371,7 @@ class _DomainCheck:
                 changes=adds,
             )
         if not missing:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
         status, what = (
             (Status.MISSING, "none of them points to Postal")
             if len(missing) == len(want)
@@ -446,9 +432,7 @@ class _DomainCheck:
         if self.apex_txt.failed:
             return _unknown(check, self.d, self.apex_txt, expected)
         if value in [v.strip() for v in self.apex_txt.values]:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=f'"{value}"', expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=f'"{value}"', expected=expected)
         return CheckResult(
             check=check,
             subject=self.d,
@@ -535,9 +519,7 @@ class _DomainCheck:
             expected=expected,
         ), parsed
 
-    def dmarc_alignment(
-        self, parsed: dmarc_mod.Dmarc | None, dkim: CheckResult, rp: CheckResult
-    ) -> CheckResult:
+    def dmarc_alignment(self, parsed: dmarc_mod.Dmarc | None, dkim: CheckResult, rp: CheckResult) -> CheckResult:
         check = "dmarc.alignment"
         expected = f"mail From @{self.d} aligned with its DKIM d= or SPF MAIL FROM domain"
         # Postal signs with d=<domain> only when its DKIM check passes, and uses MAIL FROM
@@ -547,18 +529,14 @@ class _DomainCheck:
         spf_ok = rp.status is Status.OK and not strict_spf
         mail_from = f"@{self.x.return_path_fqdn}" if rp.status is Status.OK else "@Postal's own domain"
         dkim_part = f"d={self.d}" if dkim_ok else "d=Postal's own domain"
-        spf_part = (
-            "aspf=s: the psrp subdomain never aligns strictly" if strict_spf else f"MAIL FROM {mail_from}"
-        )
+        spf_part = "aspf=s: the psrp subdomain never aligns strictly" if strict_spf else f"MAIL FROM {mail_from}"
         parts = [
             f"DKIM {'aligned' if dkim_ok else 'not aligned'} ({dkim_part})",
             f"SPF {'aligned' if spf_ok else 'not aligned'} ({spf_part})",
         ]
         observed = "; ".join(parts)
         if dkim_ok and spf_ok:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
         if dkim_ok or spf_ok:
             return CheckResult(
                 check=check,
@@ -608,9 +586,7 @@ class _DomainCheck:
                 missing.append(_txt(name, "v=DMARC1"))
         observed = "; ".join(notes) if notes else "no external rua address"
         if not missing:
-            return CheckResult(
-                check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected
-            )
+            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
         return CheckResult(
             check=check,
             subject=self.d,
@@ -631,9 +607,7 @@ class _DomainCheck:
             return _unknown(check, name, answer, expected)
         found = [v for v in answer.values if v.replace(" ", "").startswith(prefix)]
         if len(found) == 1 and required in found[0]:
-            return CheckResult(
-                check=check, subject=name, status=Status.OK, observed=f'"{found[0]}"', expected=expected
-            )
+            return CheckResult(check=check, subject=name, status=Status.OK, observed=f'"{found[0]}"', expected=expected)
         observed = "no record" if not found else f"unusable: {_quoted(found)}"
         return CheckResult(
             check=check,
@@ -646,9 +620,7 @@ class _DomainCheck:
 
     def mta_sts(self) -> CheckResult:
         # DNS half only: the policy at https://mta-sts.<domain>/.well-known/mta-sts.txt is not fetched here.
-        return self._informational(
-            "mta_sts", f"_mta-sts.{self.d}", "v=STSv1", "id=", "v=STSv1; id=<yyyymmddnn>"
-        )
+        return self._informational("mta_sts", f"_mta-sts.{self.d}", "v=STSv1", "id=", "v=STSv1; id=<yyyymmddnn>")
 
     def tls_rpt(self) -> CheckResult:
         return self._informational(
@@ -686,9 +658,7 @@ class _DomainCheck:
             and mx.status in (Status.OK, Status.MISSING, Status.WARN)
             and rp.status in (Status.OK, Status.MISSING)
         )
-        return DomainReport(
-            domain=self.d, results=tuple(results), postal_usable=usable, readiness=readiness(results)
-        )
+        return DomainReport(domain=self.d, results=tuple(results), postal_usable=usable, readiness=readiness(results))
 
 
 def check_domain(

@@ -83,9 +83,7 @@ def check_fcrdns(
             expected=expected,
             fix=f"Publish {rtype} {helo} → {ip}",
             changes=(
-                RecordChange(
-                    action=ChangeAction.ADD, record=DnsRecord(name=helo, type=RecordType(rtype), content=ip)
-                ),
+                RecordChange(action=ChangeAction.ADD, record=DnsRecord(name=helo, type=RecordType(rtype), content=ip)),
             ),
         )
     return CheckResult(

@@ -136,9 +136,7 @@ class Resolver:
         if self._bootstrap is not None:
             servers = self._effective_ns_addresses(name)
             if not servers:
-                return Answer(
-                    name, rdtype, Outcome.ERROR, error=f"no authoritative nameserver found for {name}"
-                )
+                return Answer(name, rdtype, Outcome.ERROR, error=f"no authoritative nameserver found for {name}")
             return self._ask(servers, name, rdtype)
         return self._ask(None, name, rdtype)
 

@@ -98,9 +98,7 @@ class DomainReport(BaseModel):
         for r in self.results:
             if r.check == check:
                 return r
-        raise KeyError(
-            f"no check {check!r} in report for {self.domain}; have {[r.check for r in self.results]}"
-        )
+        raise KeyError(f"no check {check!r} in report for {self.domain}; have {[r.check for r in self.results]}")
 
     def changes(self) -> tuple[RecordChange, ...]:
         """Every machine-usable fix of this report, removals first, without duplicates."""

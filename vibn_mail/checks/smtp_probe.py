@@ -69,9 +69,7 @@ print(json.dumps(r))
 def parse_probe_output(text: str) -> Probe:
     try:
         data = json.loads(text.strip().splitlines()[-1])
-        return Probe(
-            ProbeOutcome(data["outcome"]), banner=data.get("banner", ""), error=data.get("error", "")
-        )
+        return Probe(ProbeOutcome(data["outcome"]), banner=data.get("banner", ""), error=data.get("error", ""))
     except (IndexError, ValueError, KeyError, TypeError) as e:
         return Probe(ProbeOutcome.ERROR, error=f"unreadable probe output {text.strip()[:200]!r} ({e})")
 

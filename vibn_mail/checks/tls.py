@@ -29,9 +29,7 @@ def _context(verify: bool, cafile: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
-def _fetch(
-    host: str, port: int, server_name: str, starttls: bool, timeout: float, ctx: ssl.SSLContext
-) -> bytes:
+def _fetch(host: str, port: int, server_name: str, starttls: bool, timeout: float, ctx: ssl.SSLContext) -> bytes:
     """The DER certificate the server presents after a handshake with ``ctx`` (raises on failure)."""
     if starttls:
         with smtplib.SMTP(host, port, timeout=timeout, local_hostname="vibn-mail-doctor") as smtp:
@@ -64,9 +62,7 @@ def names_of(cert: x509.Certificate) -> list[str]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
         return [normalise_name(n) for n in san.value.get_values_for_type(x509.DNSName)]
     except x509.ExtensionNotFound:
-        return [
-            normalise_name(str(a.value)) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        ]
+        return [normalise_name(str(a.value)) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
 
 
 def name_matches(name: str, patterns: list[str]) -> bool:

@@ -27,27 +27,19 @@ from vibn_mail.doctor.runner import CommandRunner
 
 
 def doctor(
-    inventory: Annotated[
-        Path | None, typer.Argument(help="pyinfra inventory file; omit to check this machine")
-    ] = None,
+    inventory: Annotated[Path | None, typer.Argument(help="pyinfra inventory file; omit to check this machine")] = None,
     limit: Annotated[list[str] | None, typer.Option(help="Only these inventory hosts (repeatable)")] = None,
     ipv4: Annotated[str | None, typer.Option(help="Local mode: the sending IPv4")] = None,
     ipv6: Annotated[str | None, typer.Option(help="Local mode: the sending IPv6")] = None,
-    smtp_hostname: Annotated[
-        str | None, typer.Option(help="Local mode: Postal's smtp_hostname (HELO)")
-    ] = None,
+    smtp_hostname: Annotated[str | None, typer.Option(help="Local mode: Postal's smtp_hostname (HELO)")] = None,
     web_hostname: Annotated[str | None, typer.Option(help="Local mode: Postal's web_hostname")] = None,
     health_url: Annotated[list[str] | None, typer.Option(help="Local mode: health URL (repeatable)")] = None,
     dnsbl_zone: Annotated[list[str] | None, typer.Option(help="IP blocklist zone (repeatable)")] = None,
     dbl_zone: Annotated[list[str] | None, typer.Option(help="Domain blocklist zone (repeatable)")] = None,
-    outbound_target: Annotated[
-        str | None, typer.Option(help="host:port to probe instead of gmail.com's MX")
-    ] = None,
+    outbound_target: Annotated[str | None, typer.Option(help="host:port to probe instead of gmail.com's MX")] = None,
     cafile: Annotated[str | None, typer.Option(help="CA bundle for the TLS probes")] = None,
     tls_connect: Annotated[str | None, typer.Option(help="Address the TLS probes connect to")] = None,
-    nameserver: Annotated[
-        list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")
-    ] = None,
+    nameserver: Annotated[list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")] = None,
     authoritative: Annotated[bool, typer.Option(help="Ask each name's own nameservers")] = False,
     ns_port: Annotated[int, typer.Option(help="Port of the authoritative servers")] = 53,
     timeout: Annotated[float, typer.Option(help="Seconds per DNS lookup")] = 3.0,

@@ -46,7 +46,11 @@ def up(
     started = time.monotonic()
     try:
         st = manager.up(
-            name, hosts, boot_timeout=boot_timeout, images=images, progress=lambda m: err.print(f"[dim]…[/] {m}")
+            name,
+            hosts,
+            boot_timeout=boot_timeout,
+            images=images,
+            progress=lambda m: err.print(f"[dim]…[/] {m}"),
         )
     except SandboxError as exc:
         raise _fail(exc) from None
@@ -77,7 +81,12 @@ def status(
     except SandboxError as exc:
         raise _fail(exc) from None
     report = [
-        {"name": st.name, "id": st.id, "ssh_config": st.ssh_config, "hosts": [vars(h) for h in manager.status(st)]}
+        {
+            "name": st.name,
+            "id": st.id,
+            "ssh_config": st.ssh_config,
+            "hosts": [vars(h) for h in manager.status(st)],
+        }
         for st in states
     ]
     if as_json:
@@ -124,6 +133,37 @@ def down(name: NameOpt = None) -> None:
     except SandboxError as exc:
         raise _fail(exc) from None
     err.print(f"sandbox [bold]{resolved}[/] is down")
+
+
+@app.command()
+def demo() -> None:
+    """Boot the `demo` sandbox as a Coolify host, deploy the whole stack, and show what runs where."""
+    from vibn_mail.sandbox import demo as demo_run
+
+    try:
+        report = demo_run.run(progress=lambda m: err.print(f"[dim]…[/] {m}"))
+    except SandboxError as exc:
+        raise _fail(exc) from None
+    st, host = report.state, report.state.hosts[0]
+    ssh_cmd = f"vibn-mail sandbox ssh --name {st.name} 1"
+    out.print(f"\n[bold]Postal on {host.name}[/] ({host.ip}), deployed in {report.deploy_seconds:.0f} s")
+    out.print(report.containers, markup=False, highlight=False)
+    out.print(
+        f"web (Coolify's Traefik): curl -k --resolve {report.web_hostname}:443:{host.ip} "
+        f"https://{report.web_hostname}/login"
+    )
+    out.print(f"smtp:                     {host.ip}:25   (try: nc {host.ip} 25)")
+    out.print(
+        "admin login:              ops@" + host.name + ".test, password: "
+        f"{ssh_cmd} -- cat /opt/postal/secrets/admin-password"
+    )
+    out.print(f"firewall:                 {ssh_cmd} -- nft list table inet vibn_mail")
+    out.print(
+        f"host checks:              VIBN_SANDBOX={st.name} pytest tests/host --hosts=ssh://{host.name} "
+        f"--ssh-config={st.ssh_config} (env VIBN_WEB_HOSTNAME={report.web_hostname})"
+    )
+    out.print(f"deploy log:               {report.log}")
+    out.print("remove it all:            make demo-down")
 
 
 @app.command()

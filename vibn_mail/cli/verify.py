@@ -39,9 +39,7 @@ def build_resolver(nameservers: Sequence[str], authoritative: bool, ns_port: int
             ips.append(host if sep else ns)
             ports.add(int(port) if sep and port.isdigit() else 53)
         if len(ports) > 1:
-            raise typer.BadParameter(
-                "all --nameserver values must use the same port", param_hint="--nameserver"
-            )
+            raise typer.BadParameter("all --nameserver values must use the same port", param_hint="--nameserver")
         base = Resolver.given(ips, port=ports.pop(), timeout=timeout)
     else:
         base = Resolver.system(timeout=timeout)
@@ -72,9 +70,7 @@ def _load_expectations(path: Path) -> dict[str, dict[str, Any]]:
     if isinstance(data, list):
         data = {item.get("domain"): item for item in data if isinstance(item, dict)}
     if not isinstance(data, dict):
-        raise typer.BadParameter(
-            f"{path}: give a mapping domain → fields or a list of objects", param_hint="--expect"
-        )
+        raise typer.BadParameter(f"{path}: give a mapping domain → fields or a list of objects", param_hint="--expect")
     return {str(k): dict(v or {}) for k, v in data.items()}
 
 
@@ -89,15 +85,9 @@ def verify(
     dkim_record: Annotated[str | None, typer.Option(help="The DKIM TXT value Postal shows")] = None,
     verification_token: Annotated[str | None, typer.Option(help="Postal's verification token")] = None,
     expect: Annotated[Path | None, typer.Option(help="YAML/JSON: domain → PostalDomainDns fields")] = None,
-    dmarc_rua: Annotated[
-        str | None, typer.Option(help="Report address to put in a proposed DMARC record")
-    ] = None,
-    nameserver: Annotated[
-        list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")
-    ] = None,
-    authoritative: Annotated[
-        bool, typer.Option(help="Ask each domain's own nameservers, like Postal")
-    ] = False,
+    dmarc_rua: Annotated[str | None, typer.Option(help="Report address to put in a proposed DMARC record")] = None,
+    nameserver: Annotated[list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")] = None,
+    authoritative: Annotated[bool, typer.Option(help="Ask each domain's own nameservers, like Postal")] = False,
     ns_port: Annotated[int, typer.Option(help="Port of the authoritative servers")] = 53,
     timeout: Annotated[float, typer.Option(help="Seconds per DNS lookup")] = 3.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
@@ -115,11 +105,7 @@ def verify(
     }
     expected = []
     for domain in domains:
-        fields = (
-            {k: v for k, v in flags.items() if v is not None}
-            | per_domain.get(domain, {})
-            | {"domain": domain}
-        )
+        fields = {k: v for k, v in flags.items() if v is not None} | per_domain.get(domain, {}) | {"domain": domain}
         try:
             expected.append(PostalDomainDns.model_validate(fields))
         except ValidationError as e:

@@ -91,9 +91,7 @@ class Rfc2136Updater:
         )
         for record in [*remove, *add]:
             if record.name != zone and not record.name.endswith(f".{zone}"):
-                raise ValueError(
-                    f"record {record.name} is not inside zone {zone}; pass the zone that holds it"
-                )
+                raise ValueError(f"record {record.name} is not inside zone {zone}; pass the zone that holds it")
         for record in remove:
             msg.delete(f"{record.name}.", to_rdata(record))
         for record in add:

@@ -85,9 +85,7 @@ def docker_process(out: CommandOutput) -> DockerVersions:
         kind, compose = words[0], words[1].lstrip("v")
     if client is None and not error:
         error = "docker not found"
-    return DockerVersions(
-        client, server, compose, kind, "" if server else (error or "no Docker engine answered")
-    )
+    return DockerVersions(client, server, compose, kind, "" if server else (error or "no Docker engine answered"))
 
 
 # Disk and memory --------------------------------------------------------------------------------
@@ -162,9 +160,7 @@ def postal_health_command(project: str, urls: list[str]) -> str:
     ]
     for url in urls:
         q = shlex.quote(url)
-        parts.append(
-            f"printf 'URL %s ' {q}; curl -s -o /dev/null -m 5 -w '%{{http_code}}\\n' {q} || echo 000"
-        )
+        parts.append(f"printf 'URL %s ' {q}; curl -s -o /dev/null -m 5 -w '%{{http_code}}\\n' {q} || echo 000")
     return "; ".join(parts)
 
 

@@ -59,9 +59,7 @@ def load_inventory(path: Path) -> list[InventoryHost]:
     # name → (data from its groups, its own data, its groups)
     hosts: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
     for group, value in _module_vars(path).items():
-        members, group_data = (
-            (value[0], value[1]) if isinstance(value, tuple) and len(value) == 2 else (value, {})
-        )
+        members, group_data = (value[0], value[1]) if isinstance(value, tuple) and len(value) == 2 else (value, {})
         if not isinstance(members, list | tuple) or not all(isinstance(m, str | tuple) for m in members):
             continue
         for member in members:
@@ -76,7 +74,5 @@ def load_inventory(path: Path) -> list[InventoryHost]:
         merged = {**group_files.get("all", {}), **group_files.get(group_name, {}), **from_groups, **own}
         out.append(InventoryHost(name, merged, (*groups, group_name)))
     if not out:
-        raise InventoryError(
-            f"inventory: {path} defines no hosts (module-level lists of names or (name, data))"
-        )
+        raise InventoryError(f"inventory: {path} defines no hosts (module-level lists of names or (name, data))")
     return out

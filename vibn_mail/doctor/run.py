@@ -76,12 +76,8 @@ class HostCheckConfig(BaseModel):
     command_timeout: float = 30.0
 
 
-def _result(
-    check: str, subject: str, status: Status, observed: str, expected: str, fix: str = ""
-) -> CheckResult:
-    return CheckResult(
-        check=check, subject=subject, status=status, observed=observed, expected=expected, fix=fix
-    )
+def _result(check: str, subject: str, status: Status, observed: str, expected: str, fix: str = "") -> CheckResult:
+    return CheckResult(check=check, subject=subject, status=status, observed=observed, expected=expected, fix=fix)
 
 
 def check_firewall(fact: facts.FirewallTable, host: str) -> CheckResult:
@@ -138,14 +134,10 @@ def check_docker(fact: facts.DockerVersions, host: str) -> CheckResult:
 def check_disk(fss: list[facts.Filesystem], host: str) -> list[CheckResult]:
     expected = f"at least {WARN_FREE_DISK_KB // 1024 // 1024} GiB free"
     if not fss:
-        return [
-            _result("host.disk", host, Status.UNKNOWN, "df gave no output", expected, "Check df on the host.")
-        ]
+        return [_result("host.disk", host, Status.UNKNOWN, "df gave no output", expected, "Check df on the host.")]
     out = []
     for fs in fss:
-        observed = (
-            f"{fs.mount}: {fs.avail_kb / 1024 / 1024:.1f} GiB free of {fs.size_kb / 1024 / 1024:.1f} GiB"
-        )
+        observed = f"{fs.mount}: {fs.avail_kb / 1024 / 1024:.1f} GiB free of {fs.size_kb / 1024 / 1024:.1f} GiB"
         if fs.avail_kb < MIN_FREE_DISK_KB:
             status, fix = (
                 Status.INVALID,
@@ -162,9 +154,7 @@ def check_disk(fss: list[facts.Filesystem], host: str) -> list[CheckResult]:
 def check_memory(mem: facts.Memory, host: str) -> CheckResult:
     expected = f"at least {MIN_MEMORY_KB // 1024 // 1024} GiB RAM, {MIN_AVAILABLE_KB // 1024} MiB available"
     if mem.total_kb is None or mem.available_kb is None:
-        return _result(
-            "host.memory", host, Status.UNKNOWN, "unreadable /proc/meminfo", expected, "Check the host."
-        )
+        return _result("host.memory", host, Status.UNKNOWN, "unreadable /proc/meminfo", expected, "Check the host.")
     observed = f"{mem.available_kb / 1024:.0f} MiB available of {mem.total_kb / 1024:.0f} MiB"
     if mem.available_kb < MIN_AVAILABLE_KB:
         return _result(
@@ -215,9 +205,7 @@ def check_postal_health(fact: facts.PostalHealth, host: str, project: str) -> Ch
         parts.append(f"{url} → {code}")
         if not code.startswith("2"):
             worst = Status.INVALID
-    fix = (
-        "" if worst is Status.OK else f"Look at `docker compose -p {project} logs` for the failing services."
-    )
+    fix = "" if worst is Status.OK else f"Look at `docker compose -p {project} logs` for the failing services."
     return _result("host.postal_health", host, worst, "; ".join(parts), expected, fix)
 
 
@@ -252,9 +240,7 @@ def run_doctor(
             continue
         if helo is not None:
             results.append(
-                check_fcrdns(
-                    ip, helo, resolver, v4_zone=config.reverse_v4_zone, v6_zone=config.reverse_v6_zone
-                )
+                check_fcrdns(ip, helo, resolver, v4_zone=config.reverse_v4_zone, v6_zone=config.reverse_v6_zone)
             )
         results += dnsbl.check_ip(ip, resolver, config.ip_zones)
     if helo is not None and helo.count(".") >= 2:
@@ -291,9 +277,7 @@ def outbound_25(
     if settings.outbound_25_target:
         host, _, port_text = settings.outbound_25_target.rpartition(":")
         if not host or not port_text.isdigit():
-            raise ValueError(
-                f"outbound_25_target {settings.outbound_25_target!r}: write host:port, e.g. mx.example:25"
-            )
+            raise ValueError(f"outbound_25_target {settings.outbound_25_target!r}: write host:port, e.g. mx.example:25")
         port = int(port_text)
     else:
         found = provider_mx(resolver, config.provider)

@@ -45,15 +45,11 @@ class RetryPolicy:
         return float(self.backoff_seconds * (2**attempt))
 
 
-def _should_retry(
-    call: Call[Any], policy: RetryPolicy, attempt: int, exc: Exception | None, status: int
-) -> bool:
+def _should_retry(call: Call[Any], policy: RetryPolicy, attempt: int, exc: Exception | None, status: int) -> bool:
     if attempt + 1 >= policy.attempts:
         return False
     if exc is not None:
-        return isinstance(exc, _NOTHING_SENT) or (
-            call.safe_to_resend and isinstance(exc, httpx.TransportError)
-        )
+        return isinstance(exc, _NOTHING_SENT) or (call.safe_to_resend and isinstance(exc, httpx.TransportError))
     return call.safe_to_resend and status in _RETRYABLE_STATUS
 
 

@@ -48,9 +48,7 @@ class AdminSettings(BaseModel):
     @classmethod
     def _token(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value().strip()) < 16:
-            raise ValueError(
-                "admin API token is empty or shorter than 16 characters; use the generated token file"
-            )
+            raise ValueError("admin API token is empty or shorter than 16 characters; use the generated token file")
         return value
 
     @classmethod
@@ -66,9 +64,7 @@ class AdminSettings(BaseModel):
         if not token and env.get("VIBN_POSTAL_ADMIN_TOKEN_FILE"):
             token = Path(env["VIBN_POSTAL_ADMIN_TOKEN_FILE"]).read_text().strip()
         if not token:
-            raise ValueError(
-                "set VIBN_POSTAL_ADMIN_TOKEN or VIBN_POSTAL_ADMIN_TOKEN_FILE to the admin API token"
-            )
+            raise ValueError("set VIBN_POSTAL_ADMIN_TOKEN or VIBN_POSTAL_ADMIN_TOKEN_FILE to the admin API token")
         return cls(url=url, token=SecretStr(token))
 
 
@@ -98,9 +94,7 @@ def _field(key: str, adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
         try:
             return adapter.validate_python(body[key])
         except (KeyError, ValidationError) as exc:
-            raise PostalProtocolError(
-                f"admin API answer does not match the contract at {key!r}: {exc}"
-            ) from exc
+            raise PostalProtocolError(f"admin API answer does not match the contract at {key!r}: {exc}") from exc
 
     return parse
 
@@ -208,9 +202,7 @@ class AdminCalls:
     def delete_credential(self, org: str, server: str, name: str) -> Call[bool]:
         return self._call("DELETE", f"{self._owner(org, server)}/credentials/{_seg(name)}", _deleted)
 
-    def ensure_domain(
-        self, org: str, server: str | None, name: str, spec: m.DomainSpec
-    ) -> Call[Ensured[m.Domain]]:
+    def ensure_domain(self, org: str, server: str | None, name: str, spec: m.DomainSpec) -> Call[Ensured[m.Domain]]:
         path = f"{self._owner(org, server)}/domains/{_seg(name)}"
         return self._call("PUT", path, _ensured("domain", m.Domain), spec)
 
@@ -233,9 +225,7 @@ class AdminCalls:
         path = f"{self._owner(org, server)}/domains/{_seg(name)}/verify"
         return self._call("POST", path, _field("domain", TypeAdapter(m.Domain)))
 
-    def ensure_webhook(
-        self, org: str, server: str, name: str, spec: m.WebhookSpec
-    ) -> Call[Ensured[m.Webhook]]:
+    def ensure_webhook(self, org: str, server: str, name: str, spec: m.WebhookSpec) -> Call[Ensured[m.Webhook]]:
         path = f"{self._owner(org, server)}/webhooks/{_seg(name)}"
         return self._call("PUT", path, _ensured("webhook", m.Webhook), spec)
 
@@ -289,9 +279,7 @@ class AdminClient:
     def ensure_server(self, org: str, server: str, spec: m.ServerSpec) -> Ensured[m.Server]:
         return self.run(self.calls.ensure_server(org, server, spec))
 
-    def ensure_credential(
-        self, org: str, server: str, name: str, spec: m.CredentialSpec
-    ) -> Ensured[m.Credential]:
+    def ensure_credential(self, org: str, server: str, name: str, spec: m.CredentialSpec) -> Ensured[m.Credential]:
         return self.run(self.calls.ensure_credential(org, server, name, spec))
 
     def ensure_domain(self, org: str, server: str | None, name: str, spec: m.DomainSpec) -> Ensured[m.Domain]:
@@ -330,9 +318,7 @@ class AsyncAdminClient:
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         await self.aclose()
 
-    async def ensure_domain(
-        self, org: str, server: str | None, name: str, spec: m.DomainSpec
-    ) -> Ensured[m.Domain]:
+    async def ensure_domain(self, org: str, server: str | None, name: str, spec: m.DomainSpec) -> Ensured[m.Domain]:
         return await self.run(self.calls.ensure_domain(org, server, name, spec))
 
     async def check_dns(self, org: str, server: str | None, name: str) -> m.Domain:

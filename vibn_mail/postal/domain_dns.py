@@ -67,9 +67,7 @@ class PostalDomainDns(BaseModel):
             DnsRecord(name=self.dkim_fqdn, type=RecordType.TXT, content=self.dkim_record),
             DnsRecord(name=self.return_path_fqdn, type=RecordType.CNAME, content=self.return_path_target),
         ]
-        out += [
-            DnsRecord(name=self.domain, type=RecordType.MX, content=mx, priority=10) for mx in self.mx_records
-        ]
+        out += [DnsRecord(name=self.domain, type=RecordType.MX, content=mx, priority=10) for mx in self.mx_records]
         if self.verification_value is not None:
             out.append(DnsRecord(name=self.domain, type=RecordType.TXT, content=self.verification_value))
         return out

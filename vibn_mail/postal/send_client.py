@@ -57,9 +57,7 @@ class SendSettings(BaseModel):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                f"Postal API url {value!r} must start with http:// or https:// (e.g. http://web:5000)"
-            )
+            raise ValueError(f"Postal API url {value!r} must start with http:// or https:// (e.g. http://web:5000)")
         return value.rstrip("/")
 
     @property
@@ -72,9 +70,7 @@ class SendSettings(BaseModel):
         env = os.environ if environ is None else environ
         url = env.get("VIBN_POSTAL_API_URL", "")
         if not url:
-            raise ValueError(
-                "VIBN_POSTAL_API_URL is not set; set it to Postal's web URL, e.g. http://web:5000"
-            )
+            raise ValueError("VIBN_POSTAL_API_URL is not set; set it to Postal's web URL, e.g. http://web:5000")
         key = env.get("VIBN_POSTAL_API_KEY") or None
         return cls(
             api_url=url,
@@ -94,9 +90,7 @@ class Attachment(BaseModel):
     data: str = Field(description="base64")
 
     @classmethod
-    def from_bytes(
-        cls, name: str, content: bytes, content_type: str = "application/octet-stream"
-    ) -> Attachment:
+    def from_bytes(cls, name: str, content: bytes, content_type: str = "application/octet-stream") -> Attachment:
         return cls(name=name, content_type=content_type, data=base64.b64encode(content).decode())
 
 
@@ -205,9 +199,7 @@ def _data(response: httpx.Response, host: str) -> Any:
     try:
         body = response.json()
     except ValueError as exc:
-        raise PostalProtocolError(
-            "Postal answered 200 without JSON", status_code=200, body=response.text
-        ) from exc
+        raise PostalProtocolError("Postal answered 200 without JSON", status_code=200, body=response.text) from exc
     status = body.get("status") if isinstance(body, dict) else None
     data = body.get("data") if isinstance(body, dict) else None
     if status == "success":
@@ -260,9 +252,7 @@ class SendCalls:
         )
 
     def send_message(self, message: OutgoingMessage, api_key: str | None = None) -> Call[SendResult]:
-        return self._call(
-            "send/message", message.payload(), SendResult.model_validate, api_key, read_only=False
-        )
+        return self._call("send/message", message.payload(), SendResult.model_validate, api_key, read_only=False)
 
     def send_raw(
         self,

@@ -25,7 +25,13 @@ def start(directory: Path, host: HostState) -> tuple[int, int | None]:
     """Start the host's proxy; returns (pid, start time). Raises with its output if it does not listen."""
     conf = directory / f"apt-proxy-{host.index}.conf"
     conf.write_text(
-        render("sandbox/tinyproxy.conf.j2", host=host.name, port=PORT, listen=host.gateway, allow=host.host_address)
+        render(
+            "sandbox/tinyproxy.conf.j2",
+            host=host.name,
+            port=PORT,
+            listen=host.gateway,
+            allow=host.host_address,
+        )
     )
     log_path = directory / f"apt-proxy-{host.index}.out"
     with log_path.open("wb") as log:

@@ -90,9 +90,11 @@ def image_specs() -> list[ImageSpec]:
                 },
                 workdir="/opt/postal/app",
                 user=str(POSTAL_UID),
-                sources=(("tests/__init__.py", "/opt/emulator/tests/__init__.py"),
-                         ("tests/emulators", "/opt/emulator/tests/emulators"),
-                         ("vibn_mail", "/opt/emulator/vibn_mail")),
+                sources=(
+                    ("tests/__init__.py", "/opt/emulator/tests/__init__.py"),
+                    ("tests/emulators", "/opt/emulator/tests/emulators"),
+                    ("vibn_mail", "/opt/emulator/vibn_mail"),
+                ),
             )
         )
     return specs
@@ -146,7 +148,14 @@ def ensure_base(progress: Callable[[str], None]) -> tuple[str, Path]:
     work.parent.mkdir(parents=True, exist_ok=True)
     try:
         proc = run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", rootfs.SUITE, str(work), mirror],
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                rootfs.SUITE,
+                str(work),
+                mirror,
+            ],
             check=False,
             timeout=1800,
         )
@@ -157,7 +166,7 @@ def ensure_base(progress: Callable[[str], None]) -> tuple[str, Path]:
                 detail="\n".join((proc.stdout + proc.stderr).splitlines()[-15:]),
             )
         _finish_base(work)
-        partial = tarball.with_suffix(".partial")
+        partial = tarball.with_suffix(f".partial-{os.getpid()}")
         run(["tar", "-C", str(work), "--numeric-owner", "-cf", str(partial), "."], timeout=900)
         os.replace(partial, tarball)
     finally:
@@ -192,8 +201,21 @@ def _finish_base(root: Path) -> None:
         # interpreter run there; --target keeps it out of the image's dist-packages.
         req = root / "tmp/requirements.txt"
         req.write_text(requirements)
-        run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target",
-             str(root / "opt/pylib"), "-r", str(req)], timeout=900)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-compile",
+                "--target",
+                str(root / "opt/pylib"),
+                "-r",
+                str(req),
+            ],
+            timeout=900,
+        )
         req.unlink()
     for junk in ("var/cache/apt/archives", "usr/share/doc", "usr/share/man", "var/lib/apt/lists"):
         shutil.rmtree(root / junk, ignore_errors=True)

@@ -92,9 +92,7 @@ def host_layouts(name: str, slot: ipaddress.IPv4Network, count: int) -> list[Hos
     return out
 
 
-def choose_slot(
-    name: str, pool: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]
-) -> ipaddress.IPv4Network:
+def choose_slot(name: str, pool: ipaddress.IPv4Network, taken: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
     """First slot at or after the name's preferred one that overlaps nothing already in use."""
     slots = slot_networks(pool)
     start = preferred_slot(name, len(slots))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 from vibn_mail.sandbox import aptproxy
 from vibn_mail.sandbox.errors import SandboxError
@@ -32,8 +33,13 @@ def prepare_root(sandbox: SandboxState, host: HostState) -> None:
 
 def boot(host: HostState) -> tuple[int, int | None]:
     """Start the guest in the background; returns (nspawn pid, its start time)."""
-    log = Path(host.log).open("wb")
-    proc = subprocess.Popen(
+    with Path(host.log).open("wb") as log:
+        proc = _spawn(host, log)
+    return proc.pid, start_time(proc.pid)
+
+
+def _spawn(host: HostState, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             "systemd-nspawn",
             "--quiet",
@@ -58,8 +64,6 @@ def boot(host: HostState) -> tuple[int, int | None]:
         # Hybrid cgroups on the build machine; Docker in the guest needs the unified hierarchy.
         env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"},
     )
-    log.close()
-    return proc.pid, start_time(proc.pid)
 
 
 def ssh_args(sandbox: SandboxState, host: HostState, *command: str) -> list[str]:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from vibn_mail.sandbox import aptproxy, machine, network, rootfs
 from vibn_mail.sandbox.errors import SandboxError
-from vibn_mail.sandbox.layout import MAX_HOSTS, address_pool, choose_slot, host_layouts, sandbox_id, validate_name
+from vibn_mail.sandbox.layout import (
+    MAX_HOSTS,
+    address_pool,
+    choose_slot,
+    host_layouts,
+    sandbox_id,
+    validate_name,
+)
 from vibn_mail.sandbox.processes import alive, terminate
 from vibn_mail.sandbox.state import HostState, SandboxState, all_states, load, load_raw, state_dir
 from vibn_mail.sandbox.system import preflight, run
@@ -104,7 +111,13 @@ def up(
 
 def _write_ssh_config(state: SandboxState) -> None:
     Path(state.ssh_config).write_text(
-        render("sandbox/ssh_config.j2", sandbox=state.name, path=state.ssh_config, key=state.ssh_key, hosts=state.hosts)
+        render(
+            "sandbox/ssh_config.j2",
+            sandbox=state.name,
+            path=state.ssh_config,
+            key=state.ssh_key,
+            hosts=state.hosts,
+        )
     )
 
 
@@ -136,7 +149,10 @@ def _salvage(name: str) -> None:
     pids = [(raw.get("proxy_pid"), raw.get("proxy_started"))]
     for h in hosts if isinstance(hosts, list) else []:
         if isinstance(h, dict):
-            pids += [(h.get("nspawn_pid"), h.get("nspawn_started")), (h.get("proxy_pid"), h.get("proxy_started"))]
+            pids += [
+                (h.get("nspawn_pid"), h.get("nspawn_started")),
+                (h.get("proxy_pid"), h.get("proxy_started")),
+            ]
     for pid, started in pids:
         if isinstance(pid, int):
             terminate(pid, started if isinstance(started, int) else None, grace=30)

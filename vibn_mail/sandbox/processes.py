@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -23,10 +24,9 @@ def start_time(pid: int) -> int | None:
 
 
 def _reap(pid: int) -> None:
-    try:
+    # Only our own children can be reaped; anyone else's zombie is its parent's business.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def alive(pid: int, started: int | None) -> bool:

@@ -60,12 +60,8 @@ def tenant(admin: AdminClient) -> Iterator[Tenant]:
     try:
         # Development mode: a real Postal holds the messages instead of delivering them.
         admin.ensure_server(org, "main", m.ServerSpec(name="Main", mode=m.ServerMode.DEVELOPMENT))
-        api = admin.ensure_credential(
-            org, "main", "contract-api", m.CredentialSpec(type=m.CredentialType.API)
-        )
-        smtp = admin.ensure_credential(
-            org, "main", "contract-smtp", m.CredentialSpec(type=m.CredentialType.SMTP)
-        )
+        api = admin.ensure_credential(org, "main", "contract-api", m.CredentialSpec(type=m.CredentialType.API))
+        smtp = admin.ensure_credential(org, "main", "contract-smtp", m.CredentialSpec(type=m.CredentialType.SMTP))
         assert api.object.key and smtp.object.key
         tenant = Tenant(
             org=org,

@@ -89,9 +89,7 @@ def start_processes(stack: ExitStack) -> PostalTarget:
         "EMULATOR_TIME_SCALE": "0.001",
         "EMULATOR_WORKER_INTERVAL": "0.1",
     }
-    subprocess.run(
-        emulator_command("initialize"), env=env, cwd=REPO, check=True, capture_output=True, timeout=60
-    )
+    subprocess.run(emulator_command("initialize"), env=env, cwd=REPO, check=True, capture_output=True, timeout=60)
     web_port, admin_port, smtp_port = free_port(), free_port(), free_port()
     worker_health, smtp_health = free_port(), free_port()
     commands = {
@@ -116,9 +114,7 @@ def start_processes(stack: ExitStack) -> PostalTarget:
     }
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name, (argv, extra) in commands.items():
-        proc = subprocess.Popen(
-            argv, env={**env, **extra}, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(argv, env={**env, **extra}, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         procs[name] = proc
 
         def stop(p: subprocess.Popen[bytes] = proc) -> None:

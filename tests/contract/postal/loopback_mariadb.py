@@ -79,11 +79,7 @@ def start_mariadb(stack: ExitStack) -> tuple[int, str]:
             break
         except pymysql.err.OperationalError:
             if time.monotonic() > deadline or proc.poll() is not None:
-                log = (
-                    (root / "error.log").read_text(errors="replace")[-2000:]
-                    if (root / "error.log").exists()
-                    else ""
-                )
+                log = (root / "error.log").read_text(errors="replace")[-2000:] if (root / "error.log").exists() else ""
                 raise RuntimeError(f"mariadbd did not start:\n{log}") from None
             time.sleep(0.2)
     with conn.cursor() as cur:

@@ -98,9 +98,7 @@ CONTRACT_CONFIG: dict[str, Any] = {
 }
 
 
-def emulator_target(
-    stack: ExitStack, name: str, config: PostalConfig, store: Store | None = None
-) -> PostalTarget:
+def emulator_target(stack: ExitStack, name: str, config: PostalConfig, store: Store | None = None) -> PostalTarget:
     """The in-process emulator, its DNS checks pointed at a loopback DNS server the tests fill."""
     from tests.contract.postal.loopback_dns import LoopbackDns
 
@@ -138,9 +136,7 @@ def _emulator_mariadb(stack: ExitStack) -> PostalTarget:
 REQUIRED = ("URL", "WEB_HOSTNAME", "API_KEY", "ADMIN_URL", "ADMIN_TOKEN")
 
 
-def external_target(
-    name: str, prefix: str, stack: ExitStack, env: Mapping[str, str] | None = None
-) -> PostalTarget:
+def external_target(name: str, prefix: str, stack: ExitStack, env: Mapping[str, str] | None = None) -> PostalTarget:
     """A running Postal described by ``<prefix>URL``, ``WEB_HOSTNAME``, ``API_KEY``, ``ADMIN_URL``,
     ``ADMIN_TOKEN``; optional ``SMTP_HOST``/``SMTP_PORT``/``SMTP_HOSTNAME`` and
     ``WEBHOOK_BIND`` (host:port to listen on) + ``WEBHOOK_URL`` (how Postal reaches it)."""
@@ -179,10 +175,17 @@ def _emulator_processes(stack: ExitStack) -> PostalTarget:
     return start_processes(stack)
 
 
+def _sandbox_container(stack: ExitStack) -> PostalTarget:
+    # Set by tests/e2e/test_postal_contract_on_host.py: the emulator image deployed by deploys/all.py
+    # on a sandbox host, on the stack's MariaDB, reached through SSH tunnels.
+    return external_target("emulator container on a sandbox host", "VIBN_SANDBOX_POSTAL_", stack)
+
+
 TARGETS: dict[str, Callable[[ExitStack], PostalTarget]] = {
     "emulator": _emulator,
     "emulator-mariadb": _emulator_mariadb,
     "emulator-processes": _emulator_processes,
+    "sandbox-container": _sandbox_container,
     "real": _real,
 }
 

@@ -38,9 +38,7 @@ def test_health_needs_no_token_and_names_the_version(admin: AdminClient) -> None
 
 
 def test_wrong_token_is_401_unauthorized(postal_target: PostalTarget) -> None:
-    settings = AdminSettings(
-        url=postal_target.admin_url, token=SecretStr("not-the-token-" + secrets.token_hex(8))
-    )
+    settings = AdminSettings(url=postal_target.admin_url, token=SecretStr("not-the-token-" + secrets.token_hex(8)))
     with AdminClient(settings) as client, pytest.raises(AdminUnauthorized) as err:
         client.inventory()
     assert err.value.status_code == 401 and err.value.code == "Unauthorized"
@@ -50,9 +48,7 @@ def test_unknown_route_and_bad_body_are_json_errors(postal_target: PostalTarget)
     auth = {"Authorization": f"Bearer {postal_target.admin_token}"}
     with httpx.Client(base_url=postal_target.admin_url, headers=auth, timeout=30) as http:
         missing = http.get("/v1/no-such-thing")
-        bad = http.put(
-            "/v1/organizations/x", content=b"{not json", headers={"Content-Type": "application/json"}
-        )
+        bad = http.put("/v1/organizations/x", content=b"{not json", headers={"Content-Type": "application/json"})
         wrong_method = http.post("/v1/organizations")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "BadRequest"
@@ -75,9 +71,7 @@ def test_ensure_organization_is_idempotent_and_converges(admin: AdminClient, ten
 
 
 def test_server_has_postal_token_and_message_database(admin: AdminClient, tenant: Tenant) -> None:
-    server = admin.ensure_server(
-        tenant.org, tenant.server, m.ServerSpec(name="Main", mode=m.ServerMode.DEVELOPMENT)
-    )
+    server = admin.ensure_server(tenant.org, tenant.server, m.ServerSpec(name="Main", mode=m.ServerMode.DEVELOPMENT))
     assert server.result is m.EnsureResult.UNCHANGED
     assert re.fullmatch(r"[a-z]{6}", server.object.token)
     assert re.fullmatch(rf"[a-z0-9_-]+-server-{server.object.id}", server.object.message_database)
@@ -91,9 +85,7 @@ def test_credentials_keep_their_key_and_refuse_a_type_change(admin: AdminClient,
     assert again.result is m.EnsureResult.UNCHANGED and again.object.key == tenant.api_key
     assert re.fullmatch(r"[A-Za-z0-9]{24}", tenant.api_key)
     with pytest.raises(AdminConflict) as err:
-        admin.ensure_credential(
-            tenant.org, tenant.server, "contract-api", m.CredentialSpec(type=m.CredentialType.SMTP)
-        )
+        admin.ensure_credential(tenant.org, tenant.server, "contract-api", m.CredentialSpec(type=m.CredentialType.SMTP))
     assert err.value.status_code == 409 and err.value.field == "type"
     listed = admin.run(admin.calls.list_credentials(tenant.org, tenant.server))
     assert {c.name: c.key for c in listed} == {"contract-api": None, "contract-smtp": None}
@@ -116,9 +108,7 @@ def test_domain_carries_postal_dns_facts(admin: AdminClient, tenant: Tenant) -> 
 
 def test_ensure_domain_twice_keeps_its_dkim_key(admin: AdminClient, tenant: Tenant) -> None:
     first = admin.run(admin.calls.get_domain(tenant.org, tenant.server, tenant.verified_domain))
-    again = admin.ensure_domain(
-        tenant.org, tenant.server, tenant.verified_domain, m.DomainSpec(verified=True)
-    )
+    again = admin.ensure_domain(tenant.org, tenant.server, tenant.verified_domain, m.DomainSpec(verified=True))
     assert again.result is m.EnsureResult.UNCHANGED
     assert (again.object.dkim_record, again.object.dkim_record_name) == (
         first.dkim_record,
@@ -127,13 +117,9 @@ def test_ensure_domain_twice_keeps_its_dkim_key(admin: AdminClient, tenant: Tena
     assert again.object.verified and again.object.verified_at is not None
 
 
-def test_validation_errors_name_the_field(
-    admin: AdminClient, tenant: Tenant, postal_target: PostalTarget
-) -> None:
+def test_validation_errors_name_the_field(admin: AdminClient, tenant: Tenant, postal_target: PostalTarget) -> None:
     with pytest.raises(AdminValidationError) as err:
-        admin.ensure_organization(
-            "Not Valid!", m.OrganizationSpec(name="x", owner_email_address="o@vibn.test")
-        )
+        admin.ensure_organization("Not Valid!", m.OrganizationSpec(name="x", owner_email_address="o@vibn.test"))
     assert err.value.status_code == 422 and err.value.field == "permalink"
     # A value the typed client cannot even express goes over raw HTTP.
     raw = httpx.put(
@@ -160,17 +146,11 @@ def test_missing_objects_are_404(admin: AdminClient, tenant: Tenant) -> None:
 
 
 def test_webhook_ensure_converges_and_delete_is_idempotent(admin: AdminClient, tenant: Tenant) -> None:
-    spec = m.WebhookSpec(
-        url="https://hooks.vibn.test/postal", all_events=False, events=["MessageSent", "MessageHeld"]
-    )
+    spec = m.WebhookSpec(url="https://hooks.vibn.test/postal", all_events=False, events=["MessageSent", "MessageHeld"])
     made = admin.ensure_webhook(tenant.org, tenant.server, "converge", spec)
     assert made.result is m.EnsureResult.CREATED and made.object.events == ["MessageHeld", "MessageSent"]
-    assert (
-        admin.ensure_webhook(tenant.org, tenant.server, "converge", spec).result is m.EnsureResult.UNCHANGED
-    )
-    changed = admin.ensure_webhook(
-        tenant.org, tenant.server, "converge", spec.model_copy(update={"enabled": False})
-    )
+    assert admin.ensure_webhook(tenant.org, tenant.server, "converge", spec).result is m.EnsureResult.UNCHANGED
+    changed = admin.ensure_webhook(tenant.org, tenant.server, "converge", spec.model_copy(update={"enabled": False}))
     assert changed.result is m.EnsureResult.UPDATED and not changed.object.enabled
     assert admin.run(admin.calls.delete_webhook(tenant.org, tenant.server, "converge")) is True
     assert admin.run(admin.calls.delete_webhook(tenant.org, tenant.server, "converge")) is False

@@ -39,9 +39,7 @@ def test_initialize_with_a_wrong_password_fails(mariadb: tuple[int, str]) -> Non
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config_dir(Path(tmp), port, password)
         env = {**base_env(config, port, password), "MAIN_DB_PASSWORD": "wrong-password"}
-        done = subprocess.run(
-            emulator_command("initialize"), env=env, cwd=REPO, capture_output=True, timeout=60
-        )
+        done = subprocess.run(emulator_command("initialize"), env=env, cwd=REPO, capture_output=True, timeout=60)
     assert done.returncode != 0
     assert b"Access denied" in done.stderr
 

@@ -40,9 +40,7 @@ def _message(tenant: Tenant, **fields: object) -> OutgoingMessage:
     return OutgoingMessage.model_validate({**base, **fields})
 
 
-def _post(
-    target: PostalTarget, path: str, body: dict[str, object], headers: dict[str, str]
-) -> httpx.Response:
+def _post(target: PostalTarget, path: str, body: dict[str, object], headers: dict[str, str]) -> httpx.Response:
     return httpx.post(f"{target.web_url}/api/v1/{path}", json=body, headers=headers, timeout=30)
 
 
@@ -58,9 +56,7 @@ def test_send_message_answers_postal_shape(send: PostalSendClient, tenant: Tenan
     assert len({r.id for r in refs}) == 2
 
 
-def test_raw_answer_is_always_200_with_status_time_flags_data(
-    postal_target: PostalTarget, tenant: Tenant
-) -> None:
+def test_raw_answer_is_always_200_with_status_time_flags_data(postal_target: PostalTarget, tenant: Tenant) -> None:
     response = _post(
         postal_target,
         "send/message",
@@ -205,9 +201,7 @@ def test_unknown_message_is_message_not_found(send: PostalSendClient) -> None:
         send.deliveries(987654321)
 
 
-def test_development_server_holds_messages_and_reports_a_delivery(
-    send: PostalSendClient, tenant: Tenant
-) -> None:
+def test_development_server_holds_messages_and_reports_a_delivery(send: PostalSendClient, tenant: Tenant) -> None:
     ref = send.send_message(_message(tenant)).messages["alice@recipients.contract.test"]
     deadline = time.monotonic() + 60
     while not (deliveries := send.deliveries(ref.id)):

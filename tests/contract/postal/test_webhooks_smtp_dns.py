@@ -21,9 +21,7 @@ from vibn_mail.postal.send_client import OutgoingMessage, PostalSendClient
 
 
 def _jwks_key(target: PostalTarget) -> tuple[str, rsa.RSAPublicKey]:
-    response = httpx.get(
-        f"{target.web_url}/.well-known/jwks.json", headers={"Host": target.web_hostname}, timeout=30
-    )
+    response = httpx.get(f"{target.web_url}/.well-known/jwks.json", headers={"Host": target.web_hostname}, timeout=30)
     (jwk,) = response.json()["keys"]
     assert (jwk["kty"], jwk["alg"], jwk["use"]) == ("RSA", "RS256", "sig")
 
@@ -92,9 +90,7 @@ def test_smtp_submission_with_credential_key(postal_target: PostalTarget, tenant
     assert refused == {}
 
 
-def test_check_dns_follows_postal_rules(
-    postal_target: PostalTarget, admin: AdminClient, tenant: Tenant
-) -> None:
+def test_check_dns_follows_postal_rules(postal_target: PostalTarget, admin: AdminClient, tenant: Tenant) -> None:
     domain = admin.run(admin.calls.get_domain(tenant.org, tenant.server, tenant.unverified_domain))
     publish = postal_target.publish_dns
     if publish is None:

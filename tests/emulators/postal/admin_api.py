@@ -91,9 +91,7 @@ def create_admin_app(emulator: PostalEmulator, token: str) -> Starlette:
             return JSONResponse({"status": "ok", "postal_version": VERSION})
         supplied = request.headers.get("authorization", "")
         if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
-            return _error(
-                401, "Unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)"
-            )
+            return _error(401, "Unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)")
         matches = [(m, h, rx.match(path)) for m, rx, h in ROUTES]
         hits = [(m, h, mt) for m, h, mt in matches if mt is not None]
         if not hits:

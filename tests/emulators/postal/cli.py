@@ -51,9 +51,7 @@ def wait_for_targets(env: Mapping[str, str]) -> None:
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"WAIT_FOR_TARGETS: {target} not reachable within WAIT_FOR_TIMEOUT"
-                    ) from None
+                    raise SystemExit(f"WAIT_FOR_TARGETS: {target} not reachable within WAIT_FOR_TIMEOUT") from None
                 time.sleep(0.5)
 
 
@@ -105,17 +103,13 @@ def _run(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
             try:
                 emulator.store.get_message(server["id"], 0)
             except MessageDatabaseMissing:
-                print(
-                    f"creating missing message database {emulator.store.provision_message_db(server['id'])}"
-                )
+                print(f"creating missing message database {emulator.store.provision_message_db(server['id'])}")
         return 0
     if command == "web-server":
         from tests.emulators.postal.web_api import create_web_app
 
         host = env.get("BIND_ADDRESS", config.web_server.default_bind_address)
-        serve_forever(
-            create_web_app(emulator), host, int(env.get("PORT", str(config.web_server.default_port)))
-        )
+        serve_forever(create_web_app(emulator), host, int(env.get("PORT", str(config.web_server.default_port))))
         return 0
     if command == "worker":
         _health(env, 9090)

@@ -104,9 +104,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             if value is None:
                 continue
             is_list = "list" in str(field.annotation)
-            out.setdefault(group, {})[key] = (
-                [v.strip() for v in value.split(",") if v.strip()] if is_list else value
-            )
+            out.setdefault(group, {})[key] = [v.strip() for v in value.split(",") if v.strip()] if is_list else value
     return out
 
 

@@ -108,9 +108,7 @@ def check_all(exp: DnsExpectations, lookup: Lookup) -> dict[str, Check]:
 class DnsPythonLookup:
     """Queries one resolver (``nameserver``/``port``) or, without one, the domain's authoritative servers."""
 
-    def __init__(
-        self, domain: str, nameserver: str | None = None, port: int = 53, timeout: float = 5.0
-    ) -> None:
+    def __init__(self, domain: str, nameserver: str | None = None, port: int = 53, timeout: float = 5.0) -> None:
         self._domain = domain
         self._port = port
         self._timeout = timeout

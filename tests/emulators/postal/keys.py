@@ -43,9 +43,7 @@ def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
 
 def dkim_record(key: rsa.RSAPrivateKey) -> str:
     """``v=DKIM1; t=s; h=sha256; p=<SubjectPublicKeyInfo, base64>;`` as Domain#dkim_record builds it."""
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return f"v=DKIM1; t=s; h=sha256; p={base64.b64encode(der).decode()};"
 
 

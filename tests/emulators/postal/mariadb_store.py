@@ -105,8 +105,7 @@ class MariaDBStore:
             cur.execute(f"CREATE DATABASE {_q(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         with self._message_cursor(server_id) as cur:
             cur.execute(
-                "CREATE TABLE messages (id INT AUTO_INCREMENT PRIMARY KEY, data LONGTEXT NOT NULL) "
-                f"{_TABLE_OPTIONS}"
+                f"CREATE TABLE messages (id INT AUTO_INCREMENT PRIMARY KEY, data LONGTEXT NOT NULL) {_TABLE_OPTIONS}"
             )
             cur.execute(
                 "CREATE TABLE deliveries (id INT AUTO_INCREMENT PRIMARY KEY, message_id INT NOT NULL, "
@@ -135,9 +134,7 @@ class MariaDBStore:
 
     def add_delivery(self, server_id: int, message_id: int, row: Row) -> int:
         with self._message_cursor(server_id) as cur:
-            cur.execute(
-                "INSERT INTO deliveries (message_id, data) VALUES (%s, %s)", (message_id, json.dumps(row))
-            )
+            cur.execute("INSERT INTO deliveries (message_id, data) VALUES (%s, %s)", (message_id, json.dumps(row)))
             return int(cur.lastrowid)
 
     def deliveries(self, server_id: int, message_id: int) -> list[Row]:

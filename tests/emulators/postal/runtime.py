@@ -49,9 +49,7 @@ def build_emulator(config: PostalConfig, env: Mapping[str, str] | None = None) -
         store = MemoryStore(config.message_db.database_name_prefix)
     else:
         store = MariaDBStore(config.main_db, config.message_db)
-    return PostalEmulator(
-        config, store, keys.load_signing_key(config.signing_key_path), settings_from_env(env)
-    )
+    return PostalEmulator(config, store, keys.load_signing_key(config.signing_key_path), settings_from_env(env))
 
 
 def health_app() -> Starlette:
@@ -79,9 +77,7 @@ class HttpServerThread:
 
     def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
         self.sock = sock
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        )
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 
     @property

@@ -127,9 +127,7 @@ class Settings:
 
 
 class PostalEmulator:
-    def __init__(
-        self, config: PostalConfig, store: Store, signing_key: rsa.RSAPrivateKey, settings: Settings
-    ) -> None:
+    def __init__(self, config: PostalConfig, store: Store, signing_key: rsa.RSAPrivateKey, settings: Settings) -> None:
         self.config = config
         self.store = store
         self.signing_key = signing_key
@@ -342,9 +340,7 @@ class PostalEmulator:
         return {"organization": self._org_json(self._org(permalink))}
 
     def list_organizations(self) -> dict[str, Any]:
-        orgs = _sorted(
-            [o for o in self.store.rows("organizations") if o.get("deleted_at") is None], "permalink"
-        )
+        orgs = _sorted([o for o in self.store.rows("organizations") if o.get("deleted_at") is None], "permalink")
         return {"organizations": [self._org_json(o) for o in orgs]}
 
     def delete_organization(self, permalink: str) -> dict[str, Any]:
@@ -487,9 +483,7 @@ class PostalEmulator:
 
     def _domains_of(self, owner_type: str, owner: Row) -> list[Row]:
         rows = self.store.rows("domains")
-        return _sorted(
-            [d for d in rows if d["owner_type"] == owner_type and d["owner_id"] == owner["id"]], "name"
-        )
+        return _sorted([d for d in rows if d["owner_type"] == owner_type and d["owner_id"] == owner["id"]], "name")
 
     def _domain(self, org: str, server: str | None, name: str) -> Row:
         owner_type, owner = self._owner(org, server)
@@ -668,12 +662,8 @@ class PostalEmulator:
 
     def authenticate_api_key(self, key: str | None) -> tuple[Row, Row]:
         if not key:
-            raise LegacyError(
-                "error", {"message": "Must be authenticated as a server.", "code": "AccessDenied"}
-            )
-        cred = next(
-            (c for c in self.store.rows("credentials") if c["type"] == "API" and c["key"] == key), None
-        )
+            raise LegacyError("error", {"message": "Must be authenticated as a server.", "code": "AccessDenied"})
+        cred = next((c for c in self.store.rows("credentials") if c["type"] == "API" and c["key"] == key), None)
         server = None
         if cred is not None:
             server = next((s for s in self.store.rows("servers") if s["id"] == cred["server_id"]), None)
@@ -917,9 +907,7 @@ class PostalEmulator:
     # -- SMTP ---------------------------------------------------------------------------------------
 
     def authenticate_smtp(self, password: str) -> tuple[Row, Row] | None:
-        cred = next(
-            (c for c in self.store.rows("credentials") if c["type"] == "SMTP" and c["key"] == password), None
-        )
+        cred = next((c for c in self.store.rows("credentials") if c["type"] == "SMTP" and c["key"] == password), None)
         if cred is None:
             return None
         server = next((s for s in self.store.rows("servers") if s["id"] == cred["server_id"]), None)
@@ -1001,9 +989,7 @@ class PostalEmulator:
         return done
 
     def trigger_webhook(self, server: Row, event: str, payload: dict[str, Any]) -> int:
-        hooks = [
-            w for w in self._webhooks_of(server) if w["enabled"] and (w["all_events"] or event in w["events"])
-        ]
+        hooks = [w for w in self._webhooks_of(server) if w["enabled"] and (w["all_events"] or event in w["events"])]
         for hook in hooks:
             self.store.insert(
                 "webhook_requests",
@@ -1068,9 +1054,7 @@ def _verification_token(method: str) -> str:
     return random_string(32) if method == "DNS" else str(secrets.randbelow(999_999)).ljust(6, "0")
 
 
-def _compose(
-    params: dict[str, Any], to: list[str], cc: list[str], message_id: str, attachments: list[Row]
-) -> bytes:
+def _compose(params: dict[str, Any], to: list[str], cc: list[str], message_id: str, attachments: list[Row]) -> bytes:
     msg = EmailMessage()
     headers = params.get("headers")
     if isinstance(headers, dict):
@@ -1093,9 +1077,7 @@ def _compose(
         else:
             msg.set_content(str(params["html_body"]), subtype="html")
     for attachment in attachments:
-        maintype, _, subtype = str(attachment.get("content_type") or "application/octet-stream").partition(
-            "/"
-        )
+        maintype, _, subtype = str(attachment.get("content_type") or "application/octet-stream").partition("/")
         msg.add_attachment(
             base64.b64decode(str(attachment["data"])),
             maintype=maintype,

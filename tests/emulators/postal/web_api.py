@@ -69,9 +69,7 @@ def create_web_app(emulator: PostalEmulator) -> ASGIApp:
 
             outcome = await run_in_threadpool(run)
             elapsed = round(time.time() - started, 3)
-            return JSONResponse(
-                {"status": outcome["status"], "time": elapsed, "flags": {}, "data": outcome["data"]}
-            )
+            return JSONResponse({"status": outcome["status"], "time": elapsed, "flags": {}, "data": outcome["data"]})
 
         return handle
 

@@ -46,9 +46,7 @@ def test_repair_keeps_usable_tags_and_drops_the_rest() -> None:
 
 def _rsa_p(bits: int) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return base64.b64encode(
-        key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    ).decode()
+    return base64.b64encode(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
 
 
 @pytest.mark.parametrize("bits", [1024, 2048])
@@ -68,9 +66,7 @@ def test_ed25519_and_revoked() -> None:
     assert parse_key("v=DKIM1; p=").revoked
 
 
-@pytest.mark.parametrize(
-    "record", ["v=DKIM1; p=!!!", "k=dsa; p=AAAA", "v=DKIM1; t=s", "t=s; v=DKIM1; p=AAAA"]
-)
+@pytest.mark.parametrize("record", ["v=DKIM1; p=!!!", "k=dsa; p=AAAA", "v=DKIM1; t=s", "t=s; v=DKIM1; p=AAAA"])
 def test_unusable_dkim_records(record: str) -> None:
     with pytest.raises(ValueError):
         parse_key(record)

@@ -48,9 +48,7 @@ def test_docker_and_compose_v1_versions() -> None:
 def test_docker_missing_and_compose_missing() -> None:
     none = facts.docker_process(CommandOutput(0, "sh: 1: docker: not found\n--compose--\n", ""))
     assert check_docker(none, "h").status is Status.MISSING
-    no_compose = facts.docker_process(
-        CommandOutput(0, (FIXTURES / "docker_v20.txt").read_text().split("--")[0], "")
-    )
+    no_compose = facts.docker_process(CommandOutput(0, (FIXTURES / "docker_v20.txt").read_text().split("--")[0], ""))
     assert check_docker(no_compose, "h").status is Status.INVALID
 
 

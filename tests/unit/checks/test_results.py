@@ -9,9 +9,7 @@ from vibn_mail.dns.records import DnsRecord, RecordType
 
 
 def _r(check: str, status: Status, *changes: RecordChange) -> CheckResult:
-    return CheckResult(
-        check=check, subject="d.test", status=status, observed="o", expected="e", changes=changes
-    )
+    return CheckResult(check=check, subject="d.test", status=status, observed="o", expected="e", changes=changes)
 
 
 def test_changes_are_deduplicated_and_removals_come_first() -> None:

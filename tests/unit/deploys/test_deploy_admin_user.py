@@ -50,9 +50,7 @@ def api() -> Any:
 def _run(script: str, password: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("bash") is None:
         pytest.skip("needs bash")
-    return subprocess.run(
-        ["bash", "-c", script], input=password + "\n", capture_output=True, text=True, timeout=30
-    )
+    return subprocess.run(["bash", "-c", script], input=password + "\n", capture_output=True, text=True, timeout=30)
 
 
 def test_script_puts_the_user_with_token_and_password(api: HTTPServer, tmp_path: Path) -> None:
@@ -85,8 +83,6 @@ def test_script_fails_on_an_error_answer(api: HTTPServer, tmp_path: Path) -> Non
 
 
 def test_admin_user_runs_once_per_email() -> None:
-    assert (
-        admin_user_commands(STACK, "ops+mail@example.com", USER, "/opt/postal/secrets/admin-password") == []
-    )
+    assert admin_user_commands(STACK, "ops+mail@example.com", USER, "/opt/postal/secrets/admin-password") == []
     (cmd,) = admin_user_commands(STACK, None, USER, "/opt/postal/secrets/admin-password")
     assert "exec -T admin-api bash -c" in cmd and "< /opt/postal/secrets/admin-password" in cmd

@@ -71,10 +71,7 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_internal_tls_only_with_standalone_caddy() -> None:
     with pytest.raises(SettingsError, match="caddy_tls='internal'"):
         load_settings({**MINIMAL, "caddy_tls": "internal"})
-    assert (
-        load_settings({**MINIMAL, "caddy_tls": "internal", "proxy_mode": "standalone"}).caddy_tls
-        == "internal"
-    )
+    assert load_settings({**MINIMAL, "caddy_tls": "internal", "proxy_mode": "standalone"}).caddy_tls == "internal"
 
 
 def test_version_accepts_a_leading_v() -> None:
@@ -89,9 +86,7 @@ def test_submission_and_extra_ports_join_the_public_set() -> None:
 def test_group_data_defaults_match_the_model() -> None:
     """inventory/group_data/all.py documents the defaults: it must not drift from the model."""
     values = {
-        k: v
-        for k, v in runpy.run_path(str(REPO / "inventory/group_data/all.py")).items()
-        if not k.startswith("_")
+        k: v for k, v in runpy.run_path(str(REPO / "inventory/group_data/all.py")).items() if not k.startswith("_")
     }
     assert values, "group_data/all.py defines no settings"
     defaults = HostSettings.model_construct()

@@ -117,11 +117,7 @@ def test_stack_up_only_on_change_or_down_service() -> None:
 def test_initialize_once() -> None:
     assert initialize_commands(STACK, "2026-01-01T00:00:00Z", "3.3.6") == []
     (cmd,) = initialize_commands(STACK, None, "3.3.6")
-    assert (
-        cmd.index("up -d mariadb")
-        < cmd.index("run --rm -T runner postal initialize")
-        < cmd.index("initialized")
-    )
+    assert cmd.index("up -d mariadb") < cmd.index("run --rm -T runner postal initialize") < cmd.index("initialized")
 
 
 def test_upgrade_dumps_before_migrating() -> None:
@@ -156,9 +152,7 @@ def test_firewall_apply_schedules_revert_before_loading() -> None:
 
 def test_confirm_cancels_revert_then_promotes_rules() -> None:
     cmd = firewall_confirm_command(PATHS)
-    assert cmd.index("systemctl stop vibn-mail-firewall-revert.timer") < cmd.index(
-        "/etc/vibn-mail/firewall.nft"
-    )
+    assert cmd.index("systemctl stop vibn-mail-firewall-revert.timer") < cmd.index("/etc/vibn-mail/firewall.nft")
     assert confirm_deadline(90, 100.0) == 180.0
 
 

@@ -188,9 +188,7 @@ def test_nftables_owns_one_table_and_never_flushes() -> None:
 
 
 def test_nftables_ssh_sources_include_docker_subnets() -> None:
-    rules = render_nftables(
-        load_settings({**BASE, "firewall_ssh_sources": ["203.0.113.7/32", "2001:db8::/64"]})
-    )
+    rules = render_nftables(load_settings({**BASE, "firewall_ssh_sources": ["203.0.113.7/32", "2001:db8::/64"]}))
     assert "elements = { 10.0.0.0/8, 172.16.0.0/12, 203.0.113.7/32 }" in rules
     assert "elements = { 2001:db8::/64 }" in rules
 
@@ -205,9 +203,7 @@ def _nft_check(rules: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     try:
         # Load for real (not only -c) inside the namespace, twice: the delete idiom must hold.
         for _ in range(2):
-            done = subprocess.run(
-                ["ip", "netns", "exec", ns, "nft", "-f", str(path)], capture_output=True, text=True
-            )
+            done = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", str(path)], capture_output=True, text=True)
             if done.returncode:
                 return done
         return subprocess.run(

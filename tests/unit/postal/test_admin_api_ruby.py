@@ -25,9 +25,7 @@ def test_ruby_accepts_the_syntax() -> None:
 
 def test_jinja2_renders_it_unchanged() -> None:
     source = RUBY_FILE.read_text()
-    rendered = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined).from_string(
-        source
-    )
+    rendered = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined).from_string(source)
     assert rendered.render() == source
 
 

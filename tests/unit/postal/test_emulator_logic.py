@@ -66,9 +66,7 @@ def test_kid_is_ruby_jwt_key_digest_and_signatures_verify() -> None:
     KEY.public_key().verify(
         base64.b64decode(headers["X-Postal-Signature-256"]), body, padding.PKCS1v15(), hashes.SHA256()
     )
-    KEY.public_key().verify(
-        base64.b64decode(headers["X-Postal-Signature"]), body, padding.PKCS1v15(), hashes.SHA1()
-    )
+    KEY.public_key().verify(base64.b64decode(headers["X-Postal-Signature"]), body, padding.PKCS1v15(), hashes.SHA1())
 
 
 def _der_len(length: int) -> bytes:

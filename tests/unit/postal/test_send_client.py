@@ -87,9 +87,7 @@ def test_unknown_code_is_still_a_postal_api_error() -> None:
 
 def test_parameter_error() -> None:
     with pytest.raises(errors.PostalParameterError, match="rcpt_to"):
-        _client(lambda r: _postal("parameter-error", {"message": "`rcpt_to` missing"})).send_raw(
-            "a@b", [], b"x"
-        )
+        _client(lambda r: _postal("parameter-error", {"message": "`rcpt_to` missing"})).send_raw("a@b", [], b"x")
 
 
 def test_blocked_host_tells_the_operator_what_to_set() -> None:
@@ -159,8 +157,6 @@ def test_message_sends_expansions_and_parses_only_what_came() -> None:
 def test_settings_from_env_name_the_missing_variable() -> None:
     with pytest.raises(ValueError, match="VIBN_POSTAL_API_URL"):
         SendSettings.from_env({})
-    settings = SendSettings.from_env(
-        {"VIBN_POSTAL_API_URL": "http://web:5000/", "VIBN_POSTAL_API_KEY": "s3cr3t-key"}
-    )
+    settings = SendSettings.from_env({"VIBN_POSTAL_API_URL": "http://web:5000/", "VIBN_POSTAL_API_KEY": "s3cr3t-key"})
     assert settings.api_url == "http://web:5000" and settings.host_header == "web"
     assert settings.api_key is not None and "s3cr3t-key" not in repr(settings)

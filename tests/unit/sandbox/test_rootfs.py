@@ -16,9 +16,7 @@ def test_mirror_comes_from_deb822_sources_not_the_security_suite(tmp_path: Path)
 
 
 def test_mirror_comes_from_a_legacy_sources_list(tmp_path: Path) -> None:
-    (tmp_path / "sources.list").write_text(
-        "# comment\ndeb [arch=amd64] http://legacy.invalid/debian bookworm main\n"
-    )
+    (tmp_path / "sources.list").write_text("# comment\ndeb [arch=amd64] http://legacy.invalid/debian bookworm main\n")
     assert debian_mirror(tmp_path) == "http://legacy.invalid/debian"
 
 
