@@ -14,7 +14,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -32,6 +32,7 @@ RESERVED_PREFIXES: tuple[str, ...] = (
     "chroot_",
     "local_",
     "sandbox_",
+    "doctor_",
 )
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$")
@@ -80,6 +81,9 @@ class HostSettings(BaseModel):
     compose_project: str = "postal"
     web_hostname: str
     smtp_hostname: str | None = None
+    # The host's public sending addresses: what SPF, PTR and blocklist checks (vibn-mail doctor) are about.
+    public_ipv4: IPv4Address | None = None
+    public_ipv6: IPv6Address | None = None
     admin_email: str
     admin_first_name: str = "Postal"
     admin_last_name: str = "Admin"

@@ -20,6 +20,8 @@ postal_hosts = [
             "admin_email": "ops@example.com",  # first admin user; also Postal's From address
             # --- common choices ---
             "smtp_hostname": "postal.example.com",  # HELO name; PTR of the IP must equal it
+            "public_ipv4": "203.0.113.25",  # sending addresses, checked by `vibn-mail doctor` (PTR, blocklists)
+            # "public_ipv6": "2001:db8::25",
             "proxy_mode": "coolify",  # or "standalone" (own Caddy with ACME on 80/443)
             "traefik_router_prefix": "vibn-postal",
             # DNS values Postal hands to tenants (defaults derive from web_hostname):

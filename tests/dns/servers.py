@@ -17,11 +17,11 @@ from cryptography.x509.oid import NameOID
 
 
 @contextmanager
-def tcp_server(handle: Callable[[socket.socket], None] | None) -> Iterator[int]:
-    """Listen on 127.0.0.1:<free>; ``handle`` each connection in a thread, or never accept (None)."""
+def tcp_server(handle: Callable[[socket.socket], None] | None, bind: str = "127.0.0.1") -> Iterator[int]:
+    """Listen on <bind>:<free>; ``handle`` each connection in a thread, or never accept (None)."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    srv.bind((bind, 0))
     srv.listen(16)
     stop = threading.Event()
 

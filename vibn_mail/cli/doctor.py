@@ -59,18 +59,18 @@ def doctor(
             settings = DoctorSettings(
                 public_ipv4=ipv4,
                 public_ipv6=ipv6,
-                postal_smtp_hostname=smtp_hostname,
-                postal_web_hostname=web_hostname,
-                postal_health_urls=health_url or [],
-                outbound_25_target=outbound_target,
-                tls_connect_address=tls_connect,
+                smtp_hostname=smtp_hostname,
+                web_hostname=web_hostname,
+                doctor_health_urls=health_url or [],
+                doctor_outbound_25_target=outbound_target,
+                doctor_tls_connect_address=tls_connect,
             )
             targets.append(("localhost", settings, LocalRunner()))
         else:
             for host in load_inventory(inventory):
                 if limit and host.name not in limit:
                     continue
-                overrides = {"outbound_25_target": outbound_target, "tls_connect_address": tls_connect}
+                overrides = {"doctor_outbound_25_target": outbound_target, "doctor_tls_connect_address": tls_connect}
                 data = host.data | {k: v for k, v in overrides.items() if v}
                 targets.append(
                     (

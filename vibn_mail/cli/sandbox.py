@@ -125,6 +125,20 @@ def ssh(
 
 
 @app.command()
+def reboot(
+    host: Annotated[str, typer.Argument(help="host name or 1-based index")],
+    name: NameOpt = None,
+) -> None:
+    """Shut HOST down and boot it again (same disk, same address)."""
+    try:
+        started = time.monotonic()
+        rebooted = manager.reboot(state.resolve_name(name), host)
+    except SandboxError as exc:
+        raise _fail(exc) from None
+    err.print(f"{rebooted.name} rebooted in {time.monotonic() - started:.1f} s")
+
+
+@app.command()
 def down(name: NameOpt = None) -> None:
     """Stop the hosts and remove everything the sandbox created."""
     try:

@@ -35,25 +35,35 @@ MIN_AVAILABLE_KB = 256 * 1024
 
 
 class DoctorSettings(BaseModel):
-    """What the doctor needs to know about a host: read from its pyinfra data (other keys ignored)."""
+    """What the doctor needs to know about a host, read from its pyinfra data (other keys ignored).
+
+    The keys are the deploy's own (deploys/config.py: web_hostname, smtp_hostname, dns_helo_hostname,
+    compose_project, public_ipv4/6); keys only the doctor reads start with ``doctor_``, a prefix the
+    deploy's settings model leaves alone.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    postal_smtp_hostname: str | None = None
-    postal_helo_hostname: str | None = None
-    postal_web_hostname: str | None = None
+    smtp_hostname: str | None = None
+    dns_helo_hostname: str | None = None
+    web_hostname: str | None = None
     public_ipv4: str | None = None
     public_ipv6: str | None = None
-    postal_health_urls: list[str] = Field(default_factory=list)
-    postal_compose_project: str = "postal"
+    doctor_health_urls: list[str] = Field(default_factory=list)
+    compose_project: str = "postal"
     #: ``host:port`` to probe instead of the provider's MX (tests, or a provider that blocks probes).
-    outbound_25_target: str | None = None
+    doctor_outbound_25_target: str | None = None
     #: Where TLS probes connect (default: public_ipv4, else the hostname itself).
-    tls_connect_address: str | None = None
+    doctor_tls_connect_address: str | None = None
+
+    @property
+    def smtp_host(self) -> str | None:
+        """As the deploy: smtp_hostname defaults to web_hostname."""
+        return self.smtp_hostname or self.web_hostname
 
     @property
     def helo(self) -> str | None:
-        return self.postal_helo_hostname or self.postal_smtp_hostname
+        return self.dns_helo_hostname or self.smtp_host
 
     @classmethod
     def from_host_data(cls, data: Mapping[str, Any]) -> DoctorSettings:
@@ -191,7 +201,7 @@ def check_postal_health(fact: facts.PostalHealth, host: str, project: str) -> Ch
             Status.MISSING,
             f"no containers of project {project}",
             expected,
-            "Deploy the Postal stack (deploys/postal.py), or set postal_compose_project.",
+            "Deploy the Postal stack (deploys/postal.py), or set compose_project.",
         )
     parts, worst = [], Status.OK
     for c in fact.containers:
@@ -226,11 +236,11 @@ def run_doctor(
         check_coolify(fact(facts.COOLIFY_COMMAND, facts.coolify_process), name),
         check_postal_health(
             fact(
-                facts.postal_health_command(settings.postal_compose_project, settings.postal_health_urls),
+                facts.postal_health_command(settings.compose_project, settings.doctor_health_urls),
                 facts.postal_health_process,
             ),
             name,
-            settings.postal_compose_project,
+            settings.compose_project,
         ),
         outbound_25(settings, runner, resolver, config),
     ]
@@ -245,23 +255,23 @@ def run_doctor(
         results += dnsbl.check_ip(ip, resolver, config.ip_zones)
     if helo is not None and helo.count(".") >= 2:
         results += dnsbl.check_domain_listing(helo.split(".", 1)[1], resolver, config.domain_zones)
-    connect = settings.tls_connect_address or settings.public_ipv4
-    if settings.postal_web_hostname:
+    connect = settings.doctor_tls_connect_address or settings.public_ipv4
+    if settings.web_hostname:
         results.append(
             probe_tls(
-                connect or settings.postal_web_hostname,
+                connect or settings.web_hostname,
                 443,
-                settings.postal_web_hostname,
+                settings.web_hostname,
                 timeout=config.tls_timeout,
                 cafile=config.tls_cafile,
             )
         )
-    if settings.postal_smtp_hostname:
+    if settings.smtp_host:
         results.append(
             probe_tls(
-                connect or settings.postal_smtp_hostname,
+                connect or settings.smtp_host,
                 25,
-                settings.postal_smtp_hostname,
+                settings.smtp_host,
                 starttls=True,
                 timeout=config.tls_timeout,
                 cafile=config.tls_cafile,
@@ -274,10 +284,12 @@ def outbound_25(
     settings: DoctorSettings, runner: CommandRunner, resolver: Resolver, config: HostCheckConfig
 ) -> CheckResult:
     """Probe from the host itself: only its own network shows the provider's filter."""
-    if settings.outbound_25_target:
-        host, _, port_text = settings.outbound_25_target.rpartition(":")
+    if settings.doctor_outbound_25_target:
+        host, _, port_text = settings.doctor_outbound_25_target.rpartition(":")
         if not host or not port_text.isdigit():
-            raise ValueError(f"outbound_25_target {settings.outbound_25_target!r}: write host:port, e.g. mx.example:25")
+            raise ValueError(
+                f"doctor_outbound_25_target {settings.doctor_outbound_25_target!r}: write host:port, e.g. mx.example:25"
+            )
         port = int(port_text)
     else:
         found = provider_mx(resolver, config.provider)
@@ -288,7 +300,7 @@ def outbound_25(
                 Status.UNKNOWN,
                 f"no MX found for {config.provider}",
                 f"a 220 banner from {config.provider}'s MX",
-                "Check the resolver, or set outbound_25_target.",
+                "Check the resolver, or set doctor_outbound_25_target.",
             )
         host, port = found, 25
     command = " ".join(

@@ -109,6 +109,22 @@ def up(
     return state
 
 
+def reboot(name: str, host_ref: str, *, boot_timeout: float = 180) -> HostState:
+    """Power-cycle one host: an orderly shutdown of its systemd, then a fresh boot of the same root.
+
+    Its namespace, address and disk stay, as a real machine's would: this is how tests prove that
+    what a deploy set up (firewall, containers) comes back by itself.
+    """
+    preflight()
+    state = load(name)
+    host = state.host(host_ref)
+    machine.stop(host)
+    host.nspawn_pid, host.nspawn_started = machine.boot(host)
+    state.save()
+    machine.wait_ready(state, host, boot_timeout)
+    return host
+
+
 def _write_ssh_config(state: SandboxState) -> None:
     Path(state.ssh_config).write_text(
         render(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import secrets
 import string
@@ -30,7 +31,9 @@ from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.dns_checks import DnsExpectations, DnsPythonLookup, Lookup, check_all
 from tests.emulators.postal.store import MessageDatabaseMissing, Row, Store
 
-VERSION = "3.3.6-emulator"
+# The sandbox image is tagged once per Postal release it stands in for (vibn_mail/sandbox/images.py)
+# and says which through POSTAL_EMULATOR_VERSION, so upgrade paths are visible.
+VERSION = f"{os.environ.get('POSTAL_EMULATOR_VERSION', '3.3.6')}-emulator"
 _ALNUM = string.ascii_letters + string.digits
 PERMALINK = re.compile(r"\A[a-z0-9-]+\Z")
 DOMAIN_NAME = re.compile(r"\A[a-z0-9.-]+\Z")

@@ -106,7 +106,7 @@ def test_ssh_command_line_from_pyinfra_data() -> None:
             "ssh_known_hosts_file": "/dev/null",
             "ssh_strict_host_key_checking": False,
             "ssh_config_file": "/s/config",
-            "postal_health_urls": ["http://x"],
+            "doctor_health_urls": ["http://x"],
         },
     )
     argv = SshRunner(target).argv("nft -j list table inet vibn_mail")
@@ -131,17 +131,17 @@ def test_bad_ssh_option_names_the_field() -> None:
 
 def test_inventory_with_group_data(tmp_path: Path) -> None:
     (tmp_path / "group_data").mkdir()
-    (tmp_path / "group_data" / "all.py").write_text("ssh_user = 'root'\npostal_compose_project = 'mail'\n")
+    (tmp_path / "group_data" / "all.py").write_text("ssh_user = 'root'\ncompose_project = 'mail'\n")
     inv = tmp_path / "inventory.py"
     inv.write_text(
         "mail = [('sandbox1', {'ssh_hostname': '10.9.0.2', 'public_ipv4': '192.0.2.10',"
-        " 'postal_smtp_hostname': 'mx.postal.test'}), 'plain.example']\n"
+        " 'smtp_hostname': 'mx.postal.test'}), 'plain.example']\n"
     )
     hosts = {h.name: h for h in load_inventory(inv)}
     assert set(hosts) == {"sandbox1", "plain.example"}
     assert hosts["sandbox1"].data["ssh_user"] == "root"
     settings = DoctorSettings.from_host_data(hosts["sandbox1"].data)
-    assert (settings.helo, settings.postal_compose_project, settings.public_ipv4) == (
+    assert (settings.helo, settings.compose_project, settings.public_ipv4) == (
         "mx.postal.test",
         "mail",
         "192.0.2.10",
