@@ -39,8 +39,9 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 
 @pytest.fixture(scope="session")
 def sandbox(sandbox_factory: SandboxFactory) -> SandboxState:
-    """Two hosts with the local images loaded: the shared sandbox of the e2e suite."""
-    return sandbox_factory("main", hosts=2)
+    """Three hosts with the local images loaded, shared by the e2e suite: host 1 becomes a Coolify host
+    and host 2 a plain host (the `stack` fixture); host 3 stays bare, as `sandbox up` leaves it."""
+    return sandbox_factory("main", hosts=3)
 
 
 STANDALONE = {"proxy_mode": "standalone", "caddy_tls": "internal"}
@@ -66,7 +67,7 @@ def sh(sandbox: SandboxState, host: HostState, command: str, timeout: float = 12
 
 @pytest.fixture(scope="session")
 def stack(sandbox: SandboxState) -> dict[str, Deployed]:
-    coolify_host, plain_host = sandbox.hosts
+    coolify_host, plain_host = sandbox.hosts[0], sandbox.hosts[1]
     coolify.install_proxy(sandbox, coolify_host)
     out = {}
     for host, mode, data in ((coolify_host, "coolify", {}), (plain_host, "standalone", STANDALONE)):

@@ -147,24 +147,7 @@ def ensure_base(progress: Callable[[str], None]) -> tuple[str, Path]:
     shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
     try:
-        proc = run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(BASE_PACKAGES)}",
-                rootfs.SUITE,
-                str(work),
-                mirror,
-            ],
-            check=False,
-            timeout=1800,
-        )
-        if proc.returncode != 0:
-            raise SandboxError(
-                "debootstrap failed to build the sandbox image base",
-                fix="check apt on this machine and free disk space",
-                detail="\n".join((proc.stdout + proc.stderr).splitlines()[-15:]),
-            )
+        rootfs.debootstrap(work, BASE_PACKAGES, mirror, "the sandbox image base")
         _finish_base(work)
         partial = tarball.with_suffix(f".partial-{os.getpid()}")
         run(["tar", "-C", str(work), "--numeric-owner", "-cf", str(partial), "."], timeout=900)

@@ -78,7 +78,22 @@ def golden_path(mirror: str) -> Path:
     return cache_root() / "rootfs" / f"{SUITE}-{cache_key(mirror)}"
 
 
-def ensure_golden(log: Path | None = None) -> Path:
+def debootstrap(target: Path, packages: tuple[str, ...], mirror: str, what: str) -> None:
+    """Debian minbase plus ``packages`` into ``target``; a failure says what it was building and why."""
+    proc = run(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE, str(target), mirror],
+        check=False,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise SandboxError(
+            f"debootstrap failed to build {what}",
+            fix="check that apt works on this machine (`apt-get update`) and that there is free disk space",
+            detail="\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:]),
+        )
+
+
+def ensure_golden() -> Path:
     """The cached rootfs, built on first use. Safe against interrupted builds (atomic rename)."""
     mirror = debian_mirror()
     golden = golden_path(mirror)
@@ -88,27 +103,7 @@ def ensure_golden(log: Path | None = None) -> Path:
     shutil.rmtree(building, ignore_errors=True)
     building.parent.mkdir(parents=True, exist_ok=True)
     try:
-        proc = run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
-                SUITE,
-                str(building),
-                mirror,
-            ],
-            check=False,
-            timeout=1800,
-        )
-        if log is not None:
-            log.write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-            raise SandboxError(
-                "debootstrap failed to build the sandbox root filesystem",
-                fix="check that apt works on this machine (`apt-get update`) and that there is free disk space",
-                detail=tail,
-            )
+        debootstrap(building, PACKAGES, mirror, "the sandbox root filesystem")
         _post_process(building)
         (building / ".complete").write_text(mirror + "\n")
         shutil.rmtree(golden, ignore_errors=True)
