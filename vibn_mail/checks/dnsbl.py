@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from vibn_mail.checks.ptr import reverse_name
 from vibn_mail.checks.resolver import Resolver
-from vibn_mail.checks.results import CheckResult, Status
+from vibn_mail.checks.results import CheckResult, ResultFor, Status
 
 DEFAULT_IP_ZONES = ("zen.spamhaus.org",)
 DEFAULT_DOMAIN_ZONES = ("dbl.spamhaus.org",)
@@ -24,38 +24,25 @@ _REFUSED = {
 
 
 def _judge(check: str, subject: str, query_name: str, zone: str, resolver: Resolver, delist: str) -> CheckResult:
-    expected = f"not listed in {zone} (NXDOMAIN for {query_name})"
+    result = ResultFor(check, subject, f"not listed in {zone} (NXDOMAIN for {query_name})")
     answer = resolver.query(query_name, "A")
     if answer.failed:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.UNKNOWN,
-            observed=f"lookup failed: {answer.error}",
-            expected=expected,
-            fix=f"Re-run; {zone} did not answer.",
-        )
+        return result(Status.UNKNOWN, f"lookup failed: {answer.error}", f"Re-run; {zone} did not answer.")
     if not answer.values:
-        return CheckResult(check=check, subject=subject, status=Status.OK, observed="not listed", expected=expected)
+        return result(Status.OK, "not listed")
     refused = sorted(_REFUSED[v] for v in answer.values if v in _REFUSED)
     if refused:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.UNKNOWN,
-            observed=f"{zone} refused to answer ({', '.join(answer.values)}: {'; '.join(refused)})",
-            expected=expected,
-            fix=f"Query {zone} through your own recursive resolver (not a public one) or a Spamhaus DQS key.",
+        return result(
+            Status.UNKNOWN,
+            f"{zone} refused to answer ({', '.join(answer.values)}: {'; '.join(refused)})",
+            f"Query {zone} through your own recursive resolver (not a public one) or a Spamhaus DQS key.",
         )
     reason = resolver.query(query_name, "TXT")
     detail = f" — {reason.values[0]}" if reason.values else ""
-    return CheckResult(
-        check=check,
-        subject=subject,
-        status=Status.INVALID,
-        observed=f"listed in {zone}: {', '.join(answer.values)}{detail}",
-        expected=expected,
-        fix=f"Stop the cause (open relay, compromised account, bad list), then request removal: {delist}",
+    return result(
+        Status.INVALID,
+        f"listed in {zone}: {', '.join(answer.values)}{detail}",
+        f"Stop the cause (open relay, compromised account, bad list), then request removal: {delist}",
     )
 
 

@@ -19,7 +19,7 @@ from vibn_mail.checks import spf
 from vibn_mail.checks.dkim import MINIMUM_RSA_BITS, RECOMMENDED_RSA_BITS, parse_key
 from vibn_mail.checks.readiness import readiness
 from vibn_mail.checks.resolver import Answer, Resolver
-from vibn_mail.checks.results import ChangeAction, CheckResult, DomainReport, RecordChange, Status
+from vibn_mail.checks.results import ChangeAction, CheckResult, DomainReport, RecordChange, ResultFor, Status
 from vibn_mail.dns.records import DnsRecord, RecordType
 from vibn_mail.postal.domain_dns import PostalDomainDns
 
@@ -49,14 +49,11 @@ def _quoted(values: Sequence[str]) -> str:
     return ", ".join(f'"{v}"' for v in values) if values else "nothing"
 
 
-def _unknown(check: str, subject: str, answer: Answer, expected: str) -> CheckResult:
-    return CheckResult(
-        check=check,
-        subject=subject,
-        status=Status.UNKNOWN,
-        observed=f"lookup of {answer.rdtype} {answer.name} failed: {answer.error}",
-        expected=expected,
-        fix="Re-run when the domain's nameservers answer; if it persists, check the delegation (NS records).",
+def _unknown(result: ResultFor, answer: Answer) -> CheckResult:
+    return result(
+        Status.UNKNOWN,
+        f"lookup of {answer.rdtype} {answer.name} failed: {answer.error}",
+        "Re-run when the domain's nameservers answer; if it persists, check the delegation (NS records).",
     )
 
 
@@ -78,65 +75,38 @@ class _DomainCheck:
         )
 
     # SPF ---------------------------------------------------------------------------------------
+    def _spf_missing(self, result: ResultFor) -> CheckResult:
+        return result(Status.MISSING, "no SPF record", f'Publish TXT {self.d} "{self.desired_spf}"', self.spf_changes)
+
     def postal_spf(self) -> CheckResult:
-        check, expected = "postal.spf", f"an SPF record containing include:{self.x.spf_include}"
+        result = ResultFor("postal.spf", self.d, f"an SPF record containing include:{self.x.spf_include}")
         if self.apex_txt.failed:
-            return _unknown(check, self.d, self.apex_txt, expected)
+            return _unknown(result, self.apex_txt)
         pattern = re.compile(r"include:\s*" + re.escape(self.x.spf_include))
         if not self.spf_now:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.MISSING,
-                observed="no SPF record",
-                expected=expected,
-                fix=f'Publish TXT {self.d} "{self.desired_spf}"',
-                changes=self.spf_changes,
-            )
+            return self._spf_missing(result)
         if not any(pattern.search(r) for r in self.spf_now):
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.INVALID,
-                observed=f"SPF without include:{self.x.spf_include}: {_quoted(self.spf_now)}",
-                expected=expected,
-                fix=f'Replace the SPF record with "{self.desired_spf}" (merged: keeps your other senders)',
-                changes=self.spf_changes,
+            return result(
+                Status.INVALID,
+                f"SPF without include:{self.x.spf_include}: {_quoted(self.spf_now)}",
+                f'Replace the SPF record with "{self.desired_spf}" (merged: keeps your other senders)',
+                self.spf_changes,
             )
-        return CheckResult(
-            check=check, subject=self.d, status=Status.OK, observed=_quoted(self.spf_now), expected=expected
-        )
+        return result(Status.OK, _quoted(self.spf_now))
 
     def spf_single(self) -> CheckResult:
-        check, expected = "spf.single", "exactly one v=spf1 TXT record"
+        result = ResultFor("spf.single", self.d, "exactly one v=spf1 TXT record")
         if self.apex_txt.failed:
-            return _unknown(check, self.d, self.apex_txt, expected)
+            return _unknown(result, self.apex_txt)
         if len(self.spf_now) == 1:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.OK,
-                observed=_quoted(self.spf_now),
-                expected=expected,
-            )
+            return result(Status.OK, _quoted(self.spf_now))
         if not self.spf_now:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.MISSING,
-                observed="no SPF record",
-                expected=expected,
-                fix=f'Publish TXT {self.d} "{self.desired_spf}"',
-                changes=self.spf_changes,
-            )
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.INVALID,
-            observed=f"{len(self.spf_now)} SPF records (receivers answer permerror): {_quoted(self.spf_now)}",
-            expected=expected,
-            fix=f'Replace them with one merged record "{self.desired_spf}"',
-            changes=self.spf_changes,
+            return self._spf_missing(result)
+        return result(
+            Status.INVALID,
+            f"{len(self.spf_now)} SPF records (receivers answer permerror): {_quoted(self.spf_now)}",
+            f'Replace them with one merged record "{self.desired_spf}"',
+            self.spf_changes,
         )
 
     @cached_property
@@ -145,23 +115,20 @@ class _DomainCheck:
             return None
         return spf.count(self.any, self.d, self.spf_now[0])
 
+    @staticmethod
+    def _uncounted(result: ResultFor) -> CheckResult:
+        return result(Status.UNKNOWN, "no single SPF record to count", "Fix spf.single first.")
+
     def spf_lookups(self) -> CheckResult:
-        check, expected = "spf.lookups", f"at most {spf.LOOKUP_LIMIT} DNS-querying terms, includes counted"
+        result = ResultFor("spf.lookups", self.d, f"at most {spf.LOOKUP_LIMIT} DNS-querying terms, includes counted")
         counted = self.count_now
         if counted is None:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.UNKNOWN,
-                observed="no single SPF record to count",
-                expected=expected,
-                fix="Fix spf.single first.",
-            )
+            return self._uncounted(result)
         observed = f"{counted.lookups} lookups through {len(counted.chain)} records"
         if counted.errors:
             observed += "; " + "; ".join(counted.errors)
         if counted.lookups <= spf.LOOKUP_LIMIT and not counted.errors:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
+            return result(Status.OK, observed)
         fixable = bool(self.spf_changes) and self.desired_spf_ok
         fix = (
             f'Replace the SPF record with "{self.desired_spf}" (includes other than {self.x.spf_include} '
@@ -170,45 +137,23 @@ class _DomainCheck:
             else "Remove includes you no longer send through, or replace them with ip4:/ip6: ranges, "
             f"until at most {spf.LOOKUP_LIMIT} lookups remain"
         )
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.INVALID,
-            observed=observed,
-            expected=expected,
-            fix=fix,
-            changes=self.spf_changes if fixable else (),
-        )
+        return result(Status.INVALID, observed, fix, self.spf_changes if fixable else ())
 
     def spf_void(self) -> CheckResult:
-        check, expected = "spf.void_lookups", f"at most {spf.VOID_LIMIT} lookups answering no records"
+        result = ResultFor("spf.void_lookups", self.d, f"at most {spf.VOID_LIMIT} lookups answering no records")
         counted = self.count_now
         if counted is None:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.UNKNOWN,
-                observed="no single SPF record to count",
-                expected=expected,
-                fix="Fix spf.single first.",
-            )
+            return self._uncounted(result)
         observed = f"{counted.void} void lookups"
         if counted.void <= spf.VOID_LIMIT:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
+            return result(Status.OK, observed)
         fixable = bool(self.spf_changes) and self.desired_spf_ok
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.INVALID,
-            observed=observed,
-            expected=expected,
-            fix=(
-                f'Replace the SPF record with "{self.desired_spf}" (void terms removed)'
-                if fixable
-                else "Remove the terms that name domains without records"
-            ),
-            changes=self.spf_changes if fixable else (),
+        fix = (
+            f'Replace the SPF record with "{self.desired_spf}" (void terms removed)'
+            if fixable
+            else "Remove the terms that name domains without records"
         )
+        return result(Status.INVALID, observed, fix, self.spf_changes if fixable else ())
 
     @property
     def desired_spf(self) -> str:
@@ -261,187 +206,115 @@ class _DomainCheck:
 
     # DKIM --------------------------------------------------------------------------------------
     def postal_dkim(self) -> CheckResult:
-        name, check = self.x.dkim_fqdn, "postal.dkim"
-        expected = f'exactly one TXT at {name} equal to "{self.x.dkim_record}"'
+        name = self.x.dkim_fqdn
+        result = ResultFor("postal.dkim", name, f'exactly one TXT at {name} equal to "{self.x.dkim_record}"')
         answer = self.own.query(name, "TXT")
         if answer.failed:
-            return _unknown(check, name, answer, expected)
+            return _unknown(result, answer)
         records = [v.strip() for v in answer.values]
         changes = _remove(*(_txt(name, v) for v in answer.values)) + _add(_txt(name, self.x.dkim_record))
         fix = f'Publish exactly one TXT at {name}: "{self.x.dkim_record}"'
         if not records:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.MISSING,
-                observed="no TXT record",
-                expected=expected,
-                fix=fix,
-                changes=changes,
-            )
+            return result(Status.MISSING, "no TXT record", fix, changes)
         first = records[0] if records[0].endswith(";") else f"{records[0]};"
         if len(records) > 1:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.INVALID,
-                observed=f"{len(records)} TXT records: {_quoted(records)}",
-                expected=expected,
-                fix=fix + " and remove the others",
-                changes=changes,
+            return result(
+                Status.INVALID,
+                f"{len(records)} TXT records: {_quoted(records)}",
+                fix + " and remove the others",
+                changes,
             )
         if first != self.x.dkim_record:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.INVALID,
-                observed=f'"{records[0]}"',
-                expected=expected,
-                fix=fix + " (it differs; copy it again in full)",
-                changes=changes,
-            )
-        return CheckResult(check=check, subject=name, status=Status.OK, observed=f'"{records[0]}"', expected=expected)
+            return result(Status.INVALID, f'"{records[0]}"', fix + " (it differs; copy it again in full)", changes)
+        return result(Status.OK, f'"{records[0]}"')
 
     def dkim_key_size(self) -> CheckResult:
-        check, name = "dkim.key_size", self.x.dkim_fqdn
-        expected = f"an RSA key of at least {RECOMMENDED_RSA_BITS} bits (or ed25519)"
+        result = ResultFor(
+            "dkim.key_size", self.x.dkim_fqdn, f"an RSA key of at least {RECOMMENDED_RSA_BITS} bits (or ed25519)"
+        )
+        regenerate = "Regenerate the domain's DKIM key in Postal."
         try:
             key = parse_key(self.x.dkim_record)
         except ValueError as e:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.INVALID,
-                observed=f"expected record unusable: {e}",
-                expected=expected,
-                fix="Regenerate the domain's DKIM key in Postal.",
-            )
+            return result(Status.INVALID, f"expected record unusable: {e}", regenerate)
         if key.revoked:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.INVALID,
-                observed="key revoked (empty p=)",
-                expected=expected,
-                fix="Regenerate the domain's DKIM key in Postal.",
-            )
+            return result(Status.INVALID, "key revoked (empty p=)", regenerate)
         observed = f"{key.algorithm} {key.bits} bits"
         if key.algorithm == "ed25519" or (key.bits or 0) >= RECOMMENDED_RSA_BITS:
-            return CheckResult(check=check, subject=name, status=Status.OK, observed=observed, expected=expected)
-        status = Status.WARN if (key.bits or 0) >= MINIMUM_RSA_BITS else Status.INVALID
-        return CheckResult(
-            check=check,
-            subject=name,
-            status=status,
-            observed=observed,
-            expected=expected,
-            fix=f"Rotate to a {RECOMMENDED_RSA_BITS}-bit key (RFC 8301). Postal makes 1024-bit keys "
+            return result(Status.OK, observed)
+        return result(
+            Status.WARN if (key.bits or 0) >= MINIMUM_RSA_BITS else Status.INVALID,
+            observed,
+            f"Rotate to a {RECOMMENDED_RSA_BITS}-bit key (RFC 8301). Postal makes 1024-bit keys "
             "and cannot be told otherwise yet (postal PR #3030).",
         )
 
     # MX and return path ------------------------------------------------------------------------
     def postal_mx(self) -> CheckResult:
-        check = "postal.mx"
         want = list(self.x.mx_records)
         expected = "MX " + ", ".join(f"10 {m}" for m in want) if want else "any MX (Postal has no mx_records)"
+        result = ResultFor("postal.mx", self.d, expected)
         answer = self.own.query(self.d, "MX")
         if answer.failed:
-            return _unknown(check, self.d, answer, expected)
+            return _unknown(result, answer)
         have = [v.split(" ", 1)[1] for v in answer.values]
         observed = ", ".join(sorted(answer.values)) if answer.values else "no MX record"
         missing = [m for m in want if m not in have]
         adds = _add(*(DnsRecord(name=self.d, type=RecordType.MX, content=m, priority=10) for m in missing))
+        publish = f"Publish MX {', '.join(f'10 {m}' for m in missing)} at {self.d}"
         if not have:
             if not want:
-                return CheckResult(
-                    check=check,
-                    subject=self.d,
-                    status=Status.WARN,
-                    observed=observed,
-                    expected=expected,
-                    fix="None needed to send; publish MX records to receive mail for this domain.",
+                return result(
+                    Status.WARN, observed, "None needed to send; publish MX records to receive mail for this domain."
                 )
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.MISSING,
-                observed=observed,
-                expected=expected,
-                fix=f"Publish MX {', '.join(f'10 {m}' for m in missing)} at {self.d}",
-                changes=adds,
-            )
+            return result(Status.MISSING, observed, publish, adds)
         if not missing:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
+            return result(Status.OK, observed)
         status, what = (
             (Status.MISSING, "none of them points to Postal")
             if len(missing) == len(want)
             else (Status.INVALID, f"{', '.join(missing)} missing")
         )
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=status,
-            observed=f"{observed} ({what})",
-            expected=expected,
-            fix=f"Publish MX {', '.join(f'10 {m}' for m in missing)} at {self.d}; remove other MX records "
-            "if Postal should receive all of this domain's mail",
-            changes=adds,
+        return result(
+            status,
+            f"{observed} ({what})",
+            f"{publish}; remove other MX records if Postal should receive all of this domain's mail",
+            adds,
         )
 
     def postal_return_path(self) -> CheckResult:
-        check, name = "postal.return_path", self.x.return_path_fqdn
+        name = self.x.return_path_fqdn
         expected = f"CNAME {name} → {self.x.return_path_target}"
+        result = ResultFor("postal.return_path", name, expected)
         answer = self.own.query(name, "CNAME")
         if answer.failed:
-            return _unknown(check, name, answer, expected)
+            return _unknown(result, answer)
         target = DnsRecord(name=name, type=RecordType.CNAME, content=self.x.return_path_target)
         if not answer.values:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.MISSING,
-                observed="no CNAME record",
-                expected=expected,
-                fix=f"Publish {expected} (DNS only, never proxied)",
-                changes=_add(target),
+            return result(
+                Status.MISSING, "no CNAME record", f"Publish {expected} (DNS only, never proxied)", _add(target)
             )
         if list(answer.values) == [self.x.return_path_target]:
-            return CheckResult(
-                check=check,
-                subject=name,
-                status=Status.OK,
-                observed=f"CNAME {answer.values[0]}",
-                expected=expected,
-            )
+            return result(Status.OK, f"CNAME {answer.values[0]}")
         old = [DnsRecord(name=name, type=RecordType.CNAME, content=v) for v in answer.values]
-        return CheckResult(
-            check=check,
-            subject=name,
-            status=Status.INVALID,
-            observed=f"CNAME {', '.join(answer.values)}",
-            expected=expected,
-            fix=f"Point the CNAME at {self.x.return_path_target} instead",
-            changes=_remove(*old) + _add(target),
+        return result(
+            Status.INVALID,
+            f"CNAME {', '.join(answer.values)}",
+            f"Point the CNAME at {self.x.return_path_target} instead",
+            _remove(*old) + _add(target),
         )
 
     def postal_verification(self) -> CheckResult | None:
         value = self.x.verification_value
         if value is None:
             return None
-        check, expected = "postal.verification", f'TXT {self.d} "{value}"'
+        expected = f'TXT {self.d} "{value}"'
+        result = ResultFor("postal.verification", self.d, expected)
         if self.apex_txt.failed:
-            return _unknown(check, self.d, self.apex_txt, expected)
+            return _unknown(result, self.apex_txt)
         if value in [v.strip() for v in self.apex_txt.values]:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=f'"{value}"', expected=expected)
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.MISSING,
-            observed="no verification TXT record",
-            expected=expected,
-            fix=f"Publish {expected}",
-            changes=_add(_txt(self.d, value)),
-        )
+            return result(Status.OK, f'"{value}"')
+        return result(Status.MISSING, "no verification TXT record", f"Publish {expected}", _add(_txt(self.d, value)))
 
     # DMARC -------------------------------------------------------------------------------------
     def dmarc_lookup(self) -> tuple[str, list[str], Answer]:
@@ -461,67 +334,51 @@ class _DomainCheck:
         return name, [], answer
 
     def dmarc_record(self) -> tuple[CheckResult, dmarc_mod.Dmarc | None]:
-        check, own = "dmarc.record", f"_dmarc.{self.d}"
-        expected = "one v=DMARC1 TXT record with p=none|quarantine|reject"
+        own = f"_dmarc.{self.d}"
         where, records, answer = self.dmarc_lookup()
+        # A failed lookup or no record at all leaves ``where`` at the domain's own name, never an ancestor's.
+        result = ResultFor("dmarc.record", where, "one v=DMARC1 TXT record with p=none|quarantine|reject")
         if answer.failed:
-            return _unknown(check, own, answer, expected), None
+            return _unknown(result, answer), None
         proposal = dmarc_mod.repaired(records[0] if records else None, self.options.dmarc_rua)
         if not records:
-            return CheckResult(
-                check=check,
-                subject=own,
-                status=Status.MISSING,
-                observed="no DMARC record",
-                expected=expected,
-                fix=f'Publish TXT {own} "{proposal}" (p=none is enough for Gmail/Yahoo bulk senders; '
+            return result(
+                Status.MISSING,
+                "no DMARC record",
+                f'Publish TXT {own} "{proposal}" (p=none is enough for Gmail/Yahoo bulk senders; '
                 "tighten to quarantine/reject once reports look clean)",
-                changes=_add(_txt(own, proposal)),
+                _add(_txt(own, proposal)),
             ), None
         replace = _remove(*(_txt(where, r) for r in records)) + _add(_txt(where, proposal))
         if len(records) > 1:
-            return CheckResult(
-                check=check,
-                subject=where,
-                status=Status.INVALID,
-                observed=f"{len(records)} DMARC records (receivers ignore all): {_quoted(records)}",
-                expected=expected,
-                fix=f'Keep one record: "{proposal}"',
-                changes=replace,
+            return result(
+                Status.INVALID,
+                f"{len(records)} DMARC records (receivers ignore all): {_quoted(records)}",
+                f'Keep one record: "{proposal}"',
+                replace,
             ), None
         parsed = dmarc_mod.parse(records[0])
         inherited = "" if where == own else f" (inherited from {where})"
         if not parsed.valid:
-            return CheckResult(
-                check=check,
-                subject=where,
-                status=Status.INVALID,
-                observed=f'"{records[0]}": {"; ".join(parsed.errors)}',
-                expected=expected,
-                fix=f'Replace it with "{proposal}"',
-                changes=replace,
+            return result(
+                Status.INVALID,
+                f'"{records[0]}": {"; ".join(parsed.errors)}',
+                f'Replace it with "{proposal}"',
+                replace,
             ), None
         if parsed.warnings:
-            return CheckResult(
-                check=check,
-                subject=where,
-                status=Status.WARN,
-                observed=f'"{records[0]}"{inherited}: {"; ".join(parsed.warnings)}',
-                expected=expected,
-                fix=f'Replace it with "{proposal}"',
-                changes=replace,
+            return result(
+                Status.WARN,
+                f'"{records[0]}"{inherited}: {"; ".join(parsed.warnings)}',
+                f'Replace it with "{proposal}"',
+                replace,
             ), parsed
-        return CheckResult(
-            check=check,
-            subject=where,
-            status=Status.OK,
-            observed=f'"{records[0]}"{inherited}',
-            expected=expected,
-        ), parsed
+        return result(Status.OK, f'"{records[0]}"{inherited}'), parsed
 
     def dmarc_alignment(self, parsed: dmarc_mod.Dmarc | None, dkim: CheckResult, rp: CheckResult) -> CheckResult:
-        check = "dmarc.alignment"
-        expected = f"mail From @{self.d} aligned with its DKIM d= or SPF MAIL FROM domain"
+        result = ResultFor(
+            "dmarc.alignment", self.d, f"mail From @{self.d} aligned with its DKIM d= or SPF MAIL FROM domain"
+        )
         # Postal signs with d=<domain> only when its DKIM check passes, and uses MAIL FROM
         # @psrp.<domain> only when the return path passes: alignment follows from those two.
         dkim_ok = dkim.status is Status.OK
@@ -536,41 +393,28 @@ class _DomainCheck:
         ]
         observed = "; ".join(parts)
         if dkim_ok and spf_ok:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
+            return result(Status.OK, observed)
         if dkim_ok or spf_ok:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.WARN,
-                observed=observed,
-                expected=expected,
-                fix="One aligned mechanism passes DMARC; fix the other (postal.dkim / postal.return_path) "
+            return result(
+                Status.WARN,
+                observed,
+                "One aligned mechanism passes DMARC; fix the other (postal.dkim / postal.return_path) "
                 "so a forwarded message still passes.",
-                changes=(rp.changes if dkim_ok and not strict_spf else dkim.changes),
+                rp.changes if dkim_ok and not strict_spf else dkim.changes,
             )
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.INVALID,
-            observed=observed,
-            expected=expected,
-            fix="Publish the DKIM record and the return-path CNAME (see postal.dkim, postal.return_path).",
-            changes=dkim.changes + rp.changes,
+        return result(
+            Status.INVALID,
+            observed,
+            "Publish the DKIM record and the return-path CNAME (see postal.dkim, postal.return_path).",
+            dkim.changes + rp.changes,
         )
 
     def dmarc_rua(self, parsed: dmarc_mod.Dmarc | None) -> CheckResult:
-        check, expected = (
-            "dmarc.rua_authorisation",
-            "each external rua domain publishes <domain>._report._dmarc.<dest>",
+        result = ResultFor(
+            "dmarc.rua_authorisation", self.d, "each external rua domain publishes <domain>._report._dmarc.<dest>"
         )
         if parsed is None:
-            return CheckResult(
-                check=check,
-                subject=self.d,
-                status=Status.OK,
-                observed="no usable DMARC record",
-                expected=expected,
-            )
+            return result(Status.OK, "no usable DMARC record")
         missing: list[DnsRecord] = []
         notes: list[str] = []
         for addr in parsed.rua():
@@ -586,37 +430,28 @@ class _DomainCheck:
                 missing.append(_txt(name, "v=DMARC1"))
         observed = "; ".join(notes) if notes else "no external rua address"
         if not missing:
-            return CheckResult(check=check, subject=self.d, status=Status.OK, observed=observed, expected=expected)
-        return CheckResult(
-            check=check,
-            subject=self.d,
-            status=Status.INVALID,
-            observed=observed,
-            expected=expected,
-            fix="Ask the report receiver to publish "
+            return result(Status.OK, observed)
+        return result(
+            Status.INVALID,
+            observed,
+            "Ask the report receiver to publish "
             + ", ".join(f'TXT {r.name} "v=DMARC1"' for r in missing)
             + " (else reports to it are dropped)",
-            changes=_add(*missing),
+            _add(*missing),
         )
 
     # Informational -----------------------------------------------------------------------------
     def _informational(self, check: str, name: str, prefix: str, required: str, example: str) -> CheckResult:
         expected = f'TXT {name} "{example}" (optional)'
+        result = ResultFor(check, name, expected)
         answer = self.any.query(name, "TXT")
         if answer.failed:
-            return _unknown(check, name, answer, expected)
+            return _unknown(result, answer)
         found = [v for v in answer.values if v.replace(" ", "").startswith(prefix)]
         if len(found) == 1 and required in found[0]:
-            return CheckResult(check=check, subject=name, status=Status.OK, observed=f'"{found[0]}"', expected=expected)
+            return result(Status.OK, f'"{found[0]}"')
         observed = "no record" if not found else f"unusable: {_quoted(found)}"
-        return CheckResult(
-            check=check,
-            subject=name,
-            status=Status.WARN,
-            observed=observed,
-            expected=expected,
-            fix=f"Optional: publish {expected.removesuffix(' (optional)')}",
-        )
+        return result(Status.WARN, observed, f"Optional: publish {expected.removesuffix(' (optional)')}")
 
     def mta_sts(self) -> CheckResult:
         # DNS half only: the policy at https://mta-sts.<domain>/.well-known/mta-sts.txt is not fetched here.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from vibn_mail.checks.resolver import Resolver
-from vibn_mail.checks.results import ChangeAction, CheckResult, RecordChange, Status
+from vibn_mail.checks.results import ChangeAction, CheckResult, RecordChange, ResultFor, Status
 from vibn_mail.dns.records import DnsRecord, RecordType, normalise_name
 
 
@@ -26,70 +26,45 @@ def check_fcrdns(
     rtype = "A" if version == 4 else "AAAA"
     check = f"host.ptr.ipv{version}"
     rev = reverse_name(ip, v4_zone=v4_zone, v6_zone=v6_zone)
-    expected = f"PTR {rev} → {helo}, and {rtype} {helo} → {ip}"
+    result = ResultFor(check, ip, f"PTR {rev} → {helo}, and {rtype} {helo} → {ip}")
     ptr_record = DnsRecord(name=rev, type=RecordType.PTR, content=helo)
     where = "at the hosting provider (reverse DNS of the server's IP)"
     ptr = resolver.query(rev, "PTR")
     if ptr.failed:
-        return CheckResult(
-            check=check,
-            subject=ip,
-            status=Status.UNKNOWN,
-            observed=f"PTR lookup failed: {ptr.error}",
-            expected=expected,
-            fix="Re-run; the reverse zone's nameservers did not answer.",
+        return result(
+            Status.UNKNOWN, f"PTR lookup failed: {ptr.error}", "Re-run; the reverse zone's nameservers did not answer."
         )
     if not ptr.values:
-        return CheckResult(
-            check=check,
-            subject=ip,
-            status=Status.MISSING,
-            observed="no PTR record",
-            expected=expected,
-            fix=f"Set the PTR of {ip} to {helo} {where}",
-            changes=(RecordChange(action=ChangeAction.ADD, record=ptr_record),),
+        return result(
+            Status.MISSING,
+            "no PTR record",
+            f"Set the PTR of {ip} to {helo} {where}",
+            (RecordChange(action=ChangeAction.ADD, record=ptr_record),),
         )
     if list(ptr.values) != [helo]:
         old = [DnsRecord(name=rev, type=RecordType.PTR, content=v) for v in ptr.values]
-        return CheckResult(
-            check=check,
-            subject=ip,
-            status=Status.INVALID,
-            observed=f"PTR {', '.join(ptr.values)}",
-            expected=expected,
-            fix=f"Set the PTR of {ip} to {helo} (the HELO name) {where}",
-            changes=(
+        return result(
+            Status.INVALID,
+            f"PTR {', '.join(ptr.values)}",
+            f"Set the PTR of {ip} to {helo} (the HELO name) {where}",
+            (
                 *(RecordChange(action=ChangeAction.REMOVE, record=r) for r in old),
                 RecordChange(action=ChangeAction.ADD, record=ptr_record),
             ),
         )
     forward = resolver.query(helo, rtype)
     if forward.failed:
-        return CheckResult(
-            check=check,
-            subject=ip,
-            status=Status.UNKNOWN,
-            observed=f"PTR {helo}; {rtype} lookup failed: {forward.error}",
-            expected=expected,
-            fix="Re-run; the HELO name's nameservers did not answer.",
+        return result(
+            Status.UNKNOWN,
+            f"PTR {helo}; {rtype} lookup failed: {forward.error}",
+            "Re-run; the HELO name's nameservers did not answer.",
         )
     if ip not in [str(ipaddress.ip_address(v)) for v in forward.values]:
         shown = ", ".join(forward.values) or "nothing"
-        return CheckResult(
-            check=check,
-            subject=ip,
-            status=Status.INVALID,
-            observed=f"PTR {helo}, but {rtype} {helo} → {shown} (not forward-confirmed)",
-            expected=expected,
-            fix=f"Publish {rtype} {helo} → {ip}",
-            changes=(
-                RecordChange(action=ChangeAction.ADD, record=DnsRecord(name=helo, type=RecordType(rtype), content=ip)),
-            ),
+        return result(
+            Status.INVALID,
+            f"PTR {helo}, but {rtype} {helo} → {shown} (not forward-confirmed)",
+            f"Publish {rtype} {helo} → {ip}",
+            (RecordChange(action=ChangeAction.ADD, record=DnsRecord(name=helo, type=RecordType(rtype), content=ip)),),
         )
-    return CheckResult(
-        check=check,
-        subject=ip,
-        status=Status.OK,
-        observed=f"PTR {helo}, {rtype} {helo} → {ip}",
-        expected=expected,
-    )
+    return result(Status.OK, f"PTR {helo}, {rtype} {helo} → {ip}")

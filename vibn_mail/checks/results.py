@@ -6,6 +6,7 @@ timestamps, no random order), so two runs over the same DNS compare equal and a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -68,6 +69,32 @@ class CheckResult(BaseModel):
     def fails(self, *, strict: bool = False) -> bool:
         """Whether this result fails a run; ``strict`` also fails on warn and unknown."""
         return self.status is not Status.OK if strict else self.failed
+
+
+@dataclass(frozen=True)
+class ResultFor:
+    """The results of one check about one subject against one expectation.
+
+    A check returns one of several outcomes that differ only in status, observation and fix; fixing
+    the rest once keeps every outcome of a check on the same id, subject and expected wording.
+    """
+
+    check: str
+    subject: str
+    expected: str
+
+    def __call__(
+        self, status: Status, observed: str, fix: str = "", changes: tuple[RecordChange, ...] = ()
+    ) -> CheckResult:
+        return CheckResult(
+            check=self.check,
+            subject=self.subject,
+            status=status,
+            observed=observed,
+            expected=self.expected,
+            fix=fix,
+            changes=changes,
+        )
 
 
 class Readiness(BaseModel):

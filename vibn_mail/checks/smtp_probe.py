@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from vibn_mail.checks.resolver import Resolver
-from vibn_mail.checks.results import CheckResult, Status
+from vibn_mail.checks.results import CheckResult, ResultFor, Status
 
 DEFAULT_PROVIDER = "gmail.com"
 DEFAULT_TIMEOUT = 8.0
@@ -83,43 +83,27 @@ def provider_mx(resolver: Resolver, provider: str = DEFAULT_PROVIDER) -> str | N
 
 
 def judge_outbound_25(result: Probe, host: str, port: int, timeout: float) -> CheckResult:
-    check, subject = "host.outbound_25", f"{host}:{port}"
-    expected = "a 220 banner from a large provider's MX"
+    # ``result`` is the probe here; ``report`` makes this check's results.
+    report = ResultFor("host.outbound_25", f"{host}:{port}", "a 220 banner from a large provider's MX")
     if result.outcome is ProbeOutcome.BANNER:
         status = Status.OK if result.banner.startswith("220") else Status.WARN
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=status,
-            observed=f"open: {result.banner!r}",
-            expected=expected,
-            fix="" if status is Status.OK else "The server answered but not with 220; try another target.",
+        return report(
+            status,
+            f"open: {result.banner!r}",
+            "" if status is Status.OK else "The server answered but not with 220; try another target.",
         )
     if result.outcome is ProbeOutcome.TIMEOUT:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.INVALID,
-            observed=f"filtered: no answer within {timeout:g}s",
-            expected=expected,
-            fix="Your hosting provider blocks outbound port 25: ask it to lift the block (many do), "
+        return report(
+            Status.INVALID,
+            f"filtered: no answer within {timeout:g}s",
+            "Your hosting provider blocks outbound port 25: ask it to lift the block (many do), "
             "or relay outgoing mail through a smarthost (postal.yml smtp_relays).",
         )
     if result.outcome is ProbeOutcome.REFUSED:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.INVALID,
-            observed="refused (connection reset/refused)",
-            expected=expected,
-            fix="Not the provider's silent filter: check this host's own output firewall rules for port 25, "
+        return report(
+            Status.INVALID,
+            "refused (connection reset/refused)",
+            "Not the provider's silent filter: check this host's own output firewall rules for port 25, "
             "and that the target is a mail server.",
         )
-    return CheckResult(
-        check=check,
-        subject=subject,
-        status=Status.UNKNOWN,
-        observed=f"probe failed: {result.error}",
-        expected=expected,
-        fix="Check the host's network/DNS and re-run.",
-    )
+    return report(Status.UNKNOWN, f"probe failed: {result.error}", "Check the host's network/DNS and re-run.")

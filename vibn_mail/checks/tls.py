@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from vibn_mail.checks.results import CheckResult, Status
+from vibn_mail.checks.results import CheckResult, ResultFor, Status
 from vibn_mail.dns.records import normalise_name
 
 EXPIRY_WARNING = timedelta(days=14)
@@ -86,9 +86,11 @@ def probe_tls(
     now: datetime | None = None,
 ) -> CheckResult:
     """Check id ``host.tls.starttls`` (``starttls=True``) or ``host.tls.https``."""
-    check = "host.tls.starttls" if starttls else "host.tls.https"
-    subject = f"{server_name} ({host}:{port})"
-    expected = f"a trusted certificate for {server_name}, valid for more than {EXPIRY_WARNING.days} days"
+    result = ResultFor(
+        "host.tls.starttls" if starttls else "host.tls.https",
+        f"{server_name} ({host}:{port})",
+        f"a trusted certificate for {server_name}, valid for more than {EXPIRY_WARNING.days} days",
+    )
     issue_fix = (
         f"Serve a certificate for {server_name} from a public CA (Let's Encrypt via the proxy; Postal's "
         "smtp_server.tls_certificate_path for port 25)"
@@ -96,22 +98,14 @@ def probe_tls(
     try:
         der = _fetch(host, port, server_name, starttls, timeout, _context(False, None))
     except _NoStartTls:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.MISSING,
-            observed="STARTTLS not offered",
-            expected=expected,
-            fix="Enable smtp_server.tls_enabled in postal.yml with a certificate.",
+        return result(
+            Status.MISSING, "STARTTLS not offered", "Enable smtp_server.tls_enabled in postal.yml with a certificate."
         )
     except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.UNKNOWN,
-            observed=f"no TLS handshake: {type(e).__name__}: {e}",
-            expected=expected,
-            fix=f"Make {host}:{port} reachable from here, then re-run.",
+        return result(
+            Status.UNKNOWN,
+            f"no TLS handshake: {type(e).__name__}: {e}",
+            f"Make {host}:{port} reachable from here, then re-run.",
         )
     cert = x509.load_der_x509_certificate(der)
     now = now or datetime.now(UTC)
@@ -134,21 +128,7 @@ def probe_tls(
         except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
             problems.append(f"verified handshake failed ({type(e).__name__}: {e})")
     if problems:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.INVALID,
-            observed=f"{'; '.join(problems)}: {observed}",
-            expected=expected,
-            fix=issue_fix,
-        )
+        return result(Status.INVALID, f"{'; '.join(problems)}: {observed}", issue_fix)
     if until - now < EXPIRY_WARNING:
-        return CheckResult(
-            check=check,
-            subject=subject,
-            status=Status.WARN,
-            observed=f"expires soon: {observed}",
-            expected=expected,
-            fix="Renewal is due: check the ACME client / proxy logs.",
-        )
-    return CheckResult(check=check, subject=subject, status=Status.OK, observed=observed, expected=expected)
+        return result(Status.WARN, f"expires soon: {observed}", "Renewal is due: check the ACME client / proxy logs.")
+    return result(Status.OK, observed)
