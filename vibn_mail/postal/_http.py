@@ -12,7 +12,8 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -94,3 +95,43 @@ async def run_async(client: httpx.AsyncClient, call: Call[T], policy: RetryPolic
             attempt += 1
             continue
         return call.parse(response)
+
+
+class SyncTransport:
+    """What the blocking Postal clients share: running calls under the retry policy, closing the pool."""
+
+    def __init__(self, http: httpx.Client, attempts: int) -> None:
+        self._policy = RetryPolicy(attempts=attempts)
+        self._http = http
+
+    def run(self, call: Call[T]) -> T:
+        return run_sync(self._http, call, self._policy)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncTransport:
+    """Non-blocking twin of :class:`SyncTransport`."""
+
+    def __init__(self, http: httpx.AsyncClient, attempts: int) -> None:
+        self._policy = RetryPolicy(attempts=attempts)
+        self._http = http
+
+    async def run(self, call: Call[T]) -> T:
+        return await run_async(self._http, call, self._policy)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        await self.aclose()

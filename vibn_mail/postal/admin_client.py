@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from vibn_mail.postal import admin_models as m
-from vibn_mail.postal._http import Call, RetryPolicy, run_async, run_sync
+from vibn_mail.postal._http import AsyncTransport, Call, SyncTransport
 from vibn_mail.postal.errors import PostalProtocolError, admin_api_error
 
 T = TypeVar("T")
@@ -141,6 +140,10 @@ class AdminCalls:
         base = f"/v1/organizations/{_seg(org)}"
         return base if server is None else f"{base}/servers/{_seg(server)}"
 
+    @classmethod
+    def _item(cls, org: str, server: str | None, kind: str, name: str) -> str:
+        return f"{cls._owner(org, server)}/{kind}/{_seg(name)}"
+
     def health(self) -> Call[m.Health]:
         return Call("GET", "/health", lambda r: m.Health.model_validate(_answer(r)), safe_to_resend=True)
 
@@ -188,11 +191,11 @@ class AdminCalls:
     def ensure_credential(
         self, org: str, server: str, name: str, spec: m.CredentialSpec
     ) -> Call[Ensured[m.Credential]]:
-        path = f"{self._owner(org, server)}/credentials/{_seg(name)}"
+        path = self._item(org, server, "credentials", name)
         return self._call("PUT", path, _ensured("credential", m.Credential), spec)
 
     def get_credential(self, org: str, server: str, name: str) -> Call[m.Credential]:
-        path = f"{self._owner(org, server)}/credentials/{_seg(name)}"
+        path = self._item(org, server, "credentials", name)
         return self._call("GET", path, _field("credential", TypeAdapter(m.Credential)))
 
     def list_credentials(self, org: str, server: str) -> Call[list[m.Credential]]:
@@ -200,14 +203,14 @@ class AdminCalls:
         return self._call("GET", f"{self._owner(org, server)}/credentials", _field("credentials", adapter))
 
     def delete_credential(self, org: str, server: str, name: str) -> Call[bool]:
-        return self._call("DELETE", f"{self._owner(org, server)}/credentials/{_seg(name)}", _deleted)
+        return self._call("DELETE", self._item(org, server, "credentials", name), _deleted)
 
     def ensure_domain(self, org: str, server: str | None, name: str, spec: m.DomainSpec) -> Call[Ensured[m.Domain]]:
-        path = f"{self._owner(org, server)}/domains/{_seg(name)}"
+        path = self._item(org, server, "domains", name)
         return self._call("PUT", path, _ensured("domain", m.Domain), spec)
 
     def get_domain(self, org: str, server: str | None, name: str) -> Call[m.Domain]:
-        path = f"{self._owner(org, server)}/domains/{_seg(name)}"
+        path = self._item(org, server, "domains", name)
         return self._call("GET", path, _field("domain", TypeAdapter(m.Domain)))
 
     def list_domains(self, org: str, server: str | None) -> Call[list[m.Domain]]:
@@ -215,22 +218,22 @@ class AdminCalls:
         return self._call("GET", f"{self._owner(org, server)}/domains", _field("domains", adapter))
 
     def delete_domain(self, org: str, server: str | None, name: str) -> Call[bool]:
-        return self._call("DELETE", f"{self._owner(org, server)}/domains/{_seg(name)}", _deleted)
+        return self._call("DELETE", self._item(org, server, "domains", name), _deleted)
 
     def check_dns(self, org: str, server: str | None, name: str) -> Call[m.Domain]:
-        path = f"{self._owner(org, server)}/domains/{_seg(name)}/check-dns"
+        path = self._item(org, server, "domains", name) + "/check-dns"
         return self._call("POST", path, _field("domain", TypeAdapter(m.Domain)))
 
     def verify_domain(self, org: str, server: str | None, name: str) -> Call[m.Domain]:
-        path = f"{self._owner(org, server)}/domains/{_seg(name)}/verify"
+        path = self._item(org, server, "domains", name) + "/verify"
         return self._call("POST", path, _field("domain", TypeAdapter(m.Domain)))
 
     def ensure_webhook(self, org: str, server: str, name: str, spec: m.WebhookSpec) -> Call[Ensured[m.Webhook]]:
-        path = f"{self._owner(org, server)}/webhooks/{_seg(name)}"
+        path = self._item(org, server, "webhooks", name)
         return self._call("PUT", path, _ensured("webhook", m.Webhook), spec)
 
     def get_webhook(self, org: str, server: str, name: str) -> Call[m.Webhook]:
-        path = f"{self._owner(org, server)}/webhooks/{_seg(name)}"
+        path = self._item(org, server, "webhooks", name)
         return self._call("GET", path, _field("webhook", TypeAdapter(m.Webhook)))
 
     def list_webhooks(self, org: str, server: str) -> Call[list[m.Webhook]]:
@@ -238,28 +241,17 @@ class AdminCalls:
         return self._call("GET", f"{self._owner(org, server)}/webhooks", _field("webhooks", adapter))
 
     def delete_webhook(self, org: str, server: str, name: str) -> Call[bool]:
-        return self._call("DELETE", f"{self._owner(org, server)}/webhooks/{_seg(name)}", _deleted)
+        return self._call("DELETE", self._item(org, server, "webhooks", name), _deleted)
 
 
-class AdminClient:
+class AdminClient(SyncTransport):
     """Blocking admin API client. ``client.run(client.calls.X(...))`` or the shortcuts below."""
 
     def __init__(self, settings: AdminSettings, http: httpx.Client | None = None) -> None:
         self.calls = AdminCalls(settings.token.get_secret_value())
-        self._policy = RetryPolicy(attempts=settings.attempts)
-        self._http = http or httpx.Client(base_url=settings.url, timeout=settings.timeout_seconds)
-
-    def run(self, call: Call[T]) -> T:
-        return run_sync(self._http, call, self._policy)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
+        super().__init__(
+            http or httpx.Client(base_url=settings.url, timeout=settings.timeout_seconds), settings.attempts
+        )
 
     def health(self) -> m.Health:
         return self.run(self.calls.health())
@@ -298,25 +290,14 @@ class AdminClient:
         return self.run(self.calls.delete_organization(org))
 
 
-class AsyncAdminClient:
+class AsyncAdminClient(AsyncTransport):
     """Non-blocking twin of :class:`AdminClient` for the service (self-service "Add domain")."""
 
     def __init__(self, settings: AdminSettings, http: httpx.AsyncClient | None = None) -> None:
         self.calls = AdminCalls(settings.token.get_secret_value())
-        self._policy = RetryPolicy(attempts=settings.attempts)
-        self._http = http or httpx.AsyncClient(base_url=settings.url, timeout=settings.timeout_seconds)
-
-    async def run(self, call: Call[T]) -> T:
-        return await run_async(self._http, call, self._policy)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        await self.aclose()
+        super().__init__(
+            http or httpx.AsyncClient(base_url=settings.url, timeout=settings.timeout_seconds), settings.attempts
+        )
 
     async def ensure_domain(self, org: str, server: str | None, name: str, spec: m.DomainSpec) -> Ensured[m.Domain]:
         return await self.run(self.calls.ensure_domain(org, server, name, spec))

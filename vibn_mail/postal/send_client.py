@@ -16,14 +16,13 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from vibn_mail.postal._http import Call, RetryPolicy, run_async, run_sync
+from vibn_mail.postal._http import AsyncTransport, Call, SyncTransport
 from vibn_mail.postal.errors import PostalBlockedHostError, PostalProtocolError, send_api_error
 
 T = TypeVar("T")
@@ -287,25 +286,14 @@ class SendCalls:
         return self._call("messages/deliveries", {"id": message_id}, read, api_key, read_only=True)
 
 
-class PostalSendClient:
+class PostalSendClient(SyncTransport):
     """Blocking legacy API client."""
 
     def __init__(self, settings: SendSettings, http: httpx.Client | None = None) -> None:
         self.calls = SendCalls(settings)
-        self._policy = RetryPolicy(attempts=settings.attempts)
-        self._http = http or httpx.Client(base_url=settings.api_url, timeout=settings.timeout_seconds)
-
-    def run(self, call: Call[T]) -> T:
-        return run_sync(self._http, call, self._policy)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.close()
+        super().__init__(
+            http or httpx.Client(base_url=settings.api_url, timeout=settings.timeout_seconds), settings.attempts
+        )
 
     def send_message(self, message: OutgoingMessage, api_key: str | None = None) -> SendResult:
         return self.run(self.calls.send_message(message, api_key))
@@ -330,25 +318,14 @@ class PostalSendClient:
         return self.run(self.calls.deliveries(message_id, api_key))
 
 
-class AsyncPostalSendClient:
+class AsyncPostalSendClient(AsyncTransport):
     """Non-blocking twin of :class:`PostalSendClient`."""
 
     def __init__(self, settings: SendSettings, http: httpx.AsyncClient | None = None) -> None:
         self.calls = SendCalls(settings)
-        self._policy = RetryPolicy(attempts=settings.attempts)
-        self._http = http or httpx.AsyncClient(base_url=settings.api_url, timeout=settings.timeout_seconds)
-
-    async def run(self, call: Call[T]) -> T:
-        return await run_async(self._http, call, self._policy)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        await self.aclose()
+        super().__init__(
+            http or httpx.AsyncClient(base_url=settings.api_url, timeout=settings.timeout_seconds), settings.attempts
+        )
 
     async def send_message(self, message: OutgoingMessage, api_key: str | None = None) -> SendResult:
         return await self.run(self.calls.send_message(message, api_key))
