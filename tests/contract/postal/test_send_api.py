@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from typing import get_args
 
 import httpx
 import pytest
@@ -13,21 +14,11 @@ from pydantic import SecretStr
 from tests.contract.postal.conftest import Tenant
 from tests.contract.postal.targets import PostalTarget
 from vibn_mail.postal import errors
-from vibn_mail.postal.send_client import Attachment, OutgoingMessage, PostalSendClient, SendSettings
+from vibn_mail.postal.send_client import Attachment, Expansion, OutgoingMessage, PostalSendClient, SendSettings
 
 TOKEN = re.compile(r"\A[A-Za-z0-9]{16}\Z")
 MESSAGE_ID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}@[a-z0-9.-]+\Z")
-ALL_EXPANSIONS = {
-    "status",
-    "details",
-    "inspection",
-    "plain_body",
-    "html_body",
-    "attachments",
-    "headers",
-    "raw_message",
-    "activity_entries",
-}
+ALL_EXPANSIONS = set(get_args(Expansion))
 
 
 def _message(tenant: Tenant, **fields: object) -> OutgoingMessage:

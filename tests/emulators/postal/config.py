@@ -42,19 +42,20 @@ class SmtpServerSection(_Group):
     max_message_size: int = 14
 
 
-class MainDbSection(_Group):
+class DbSection(_Group):
+    """How to reach a MariaDB server: both of Postal's database groups share these keys and defaults."""
+
     host: str = "localhost"
     port: int = 3306
     username: str = "postal"
     password: str = ""
+
+
+class MainDbSection(DbSection):
     database: str = "postal"
 
 
-class MessageDbSection(_Group):
-    host: str = "localhost"
-    port: int = 3306
-    username: str = "postal"
-    password: str = ""
+class MessageDbSection(DbSection):
     database_name_prefix: str = "postal"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from tests.emulators.postal.config import MainDbSection, MessageDbSection
+from tests.emulators.postal.config import DbSection, MainDbSection, MessageDbSection
 from tests.emulators.postal.store import MAIN_TABLES, MainTable, MessageDatabaseMissing, Row
 
 _TABLE_OPTIONS = "ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
@@ -37,9 +37,7 @@ class MariaDBStore:
         self._msg = message_db
 
     @contextmanager
-    def _connect(
-        self, section: MainDbSection | MessageDbSection, database: str | None, *, message_db: bool = False
-    ) -> Iterator[Any]:
+    def _connect(self, section: DbSection, database: str | None, *, message_db: bool = False) -> Iterator[Any]:
         try:
             conn = pymysql.connect(
                 host=section.host,

@@ -30,6 +30,7 @@ from tests.emulators.postal import keys
 from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.dns_checks import DnsExpectations, DnsPythonLookup, Lookup, check_all
 from tests.emulators.postal.store import MessageDatabaseMissing, Row, Store
+from vibn_mail.postal.admin_models import WEBHOOK_EVENTS
 
 # The sandbox image is tagged once per Postal release it stands in for (vibn_mail/sandbox/images.py)
 # and says which through POSTAL_EMULATOR_VERSION, so upgrade paths are visible.
@@ -38,16 +39,6 @@ _ALNUM = string.ascii_letters + string.digits
 PERMALINK = re.compile(r"\A[a-z0-9-]+\Z")
 DOMAIN_NAME = re.compile(r"\A[a-z0-9.-]+\Z")
 WEBHOOK_URL = re.compile(r"\Ahttps?://[a-z0-9\-._?=&/+:]+\Z", re.IGNORECASE)
-WEBHOOK_EVENTS = (
-    "MessageSent",
-    "MessageDelayed",
-    "MessageDeliveryFailed",
-    "MessageHeld",
-    "MessageBounced",
-    "MessageLinkClicked",
-    "MessageLoaded",
-    "DomainDNSError",
-)
 ORG_RESERVED = {"new", "edit", "remove", "delete", "destroy", "admin", "mail", "org", "server"}
 SERVER_RESERVED = {"new", "all", "search", "stats", "edit", "manage", "delete", "destroy", "remove"}
 WEBHOOK_RETRY_MINUTES = {1: 2, 2: 3, 3: 6, 4: 10, 5: 15}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 Row = dict[str, Any]
 MainTable = Literal[
@@ -23,16 +23,7 @@ MainTable = Literal[
     "queued_messages",
     "webhook_requests",
 ]
-MAIN_TABLES: tuple[MainTable, ...] = (
-    "users",
-    "organizations",
-    "servers",
-    "credentials",
-    "domains",
-    "webhooks",
-    "queued_messages",
-    "webhook_requests",
-)
+MAIN_TABLES: tuple[MainTable, ...] = get_args(MainTable)
 
 
 class MessageDatabaseMissing(LookupError):
