@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -75,4 +76,20 @@ def stack(sandbox: SandboxState) -> dict[str, Deployed]:
         first.assert_ok()
         print(f"\nfirst converge of {host.name} ({mode}): {first.seconds:.1f} s, {len(first.changed)} ops changed")
         out[mode] = Deployed(host, mode, data, first)
+    for d in out.values():
+        wait_healthy(sandbox, d.host)
     return out
+
+
+def wait_healthy(sandbox: SandboxState, host: HostState, timeout: float = 180) -> None:
+    """Until every container of the stack runs and none is starting or unhealthy (a deploy returns
+    once containers are created; healthchecks take their first intervals after that)."""
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        status = sh(sandbox, host, "docker ps --filter label=com.docker.compose.project=postal --format '{{.Status}}'")
+        lines = status.splitlines()
+        if len(lines) >= 5 and not any("starting" in line or "unhealthy" in line for line in lines):
+            return
+        time.sleep(2)
+    raise AssertionError(f"the stack on {host.name} did not become healthy within {timeout:.0f} s:\n{status}")

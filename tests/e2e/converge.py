@@ -51,3 +51,16 @@ def converge(sandbox: SandboxState, host: HostState, deploy: str = "deploys/all.
         if m and m["name"].strip() != "Grand total" and m["ok"] != "-":
             changed.append(m["name"].strip())
     return Converge(proc.returncode, seconds, changed, output)
+
+
+def run_pytest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Another pytest run (the host suite, the contract suite) as CI would start it, with ``env`` added."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

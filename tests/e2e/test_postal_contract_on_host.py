@@ -5,15 +5,11 @@ SSH tunnels, as an operator would."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from tests.e2e.conftest import Deployed
+from tests.e2e.converge import run_pytest
 from tests.e2e.tunnel import Tunnel, free_port, stack_tunnel
-from vibn_mail import REPO_ROOT
 from vibn_mail.postal import admin_models as m
 from vibn_mail.sandbox.state import SandboxState
 
@@ -38,7 +34,6 @@ def _run_contract_suite(d: Deployed, tunnel: Tunnel) -> None:
     assert api_key
     webhook_port = free_port()
     env = {
-        **os.environ,
         "VIBN_SANDBOX_POSTAL_URL": tunnel.web_url,
         "VIBN_SANDBOX_POSTAL_WEB_HOSTNAME": d.web_hostname,
         "VIBN_SANDBOX_POSTAL_API_KEY": api_key,
@@ -51,25 +46,7 @@ def _run_contract_suite(d: Deployed, tunnel: Tunnel) -> None:
         "VIBN_SANDBOX_POSTAL_WEBHOOK_BIND": f"{d.host.gateway}:{webhook_port}",
         "VIBN_SANDBOX_POSTAL_WEBHOOK_URL": f"http://{d.host.gateway}:{webhook_port}/hook",
     }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-rs",
-            "tests/contract",
-            "-k",
-            "sandbox-container",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = run_pytest("-rs", "tests/contract", "-k", "sandbox-container", env=env)
     print(proc.stdout[-3000:])
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout

@@ -7,17 +7,13 @@ suite, and probed from outside the way the Internet sees it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.e2e.conftest import Deployed, sh
-from tests.e2e.converge import converge
+from tests.e2e.converge import converge, run_pytest
 from tests.e2e.probes import https_status, smtp_banner, tcp_connect_scan
-from vibn_mail import REPO_ROOT
 from vibn_mail.sandbox.machine import ssh
 from vibn_mail.sandbox.state import SandboxState
 
@@ -46,29 +42,16 @@ def test_second_converge_changes_nothing(sandbox: SandboxState, stack: dict[str,
 @pytest.mark.parametrize("mode", MODES)
 def test_testinfra_suite_passes_against_the_host(sandbox: SandboxState, stack: dict[str, Deployed], mode: str) -> None:
     d = stack[mode]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/host",
-            f"--hosts=ssh://{d.host.name}",
-            f"--ssh-config={sandbox.ssh_config}",
-        ],
-        cwd=REPO_ROOT,
+    proc = run_pytest(
+        "tests/host",
+        f"--hosts=ssh://{d.host.name}",
+        f"--ssh-config={sandbox.ssh_config}",
         env={
-            **os.environ,
             "VIBN_WEB_HOSTNAME": d.web_hostname,
             "VIBN_PROXY_MODE": mode,
             # Coolify's proxy publishes 8080 as on a real Coolify host; the firewall keeps it shut.
             "VIBN_PUBLIC_TCP_PORTS": "25,80,443,8080" if mode == "coolify" else "25,80,443",
         },
-        capture_output=True,
-        text=True,
-        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "skipped" not in proc.stdout

@@ -20,7 +20,7 @@ def _org(name: str) -> m.OrganizationSpec:
 
 def _orgs(sandbox: SandboxState, d: Deployed) -> set[str]:
     with stack_tunnel(sandbox, d) as tunnel, tunnel.admin() as admin:
-        return {o.permalink for o in admin.list_organizations()}
+        return {o.permalink for o in admin.run(admin.calls.list_organizations())}
 
 
 def test_version_change_dumps_upgrades_and_the_dump_restores(sandbox: SandboxState, stack: dict[str, Deployed]) -> None:
