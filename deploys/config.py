@@ -88,6 +88,9 @@ class HostSettings(BaseModel):
     admin_first_name: str = "Postal"
     admin_last_name: str = "Admin"
     smtp_max_message_size_mb: int = Field(default=14, ge=1, le=100)
+    # STARTTLS on port 25 (smtp_server.tls_*): receivers and MTA-STS expect it. The deploy makes a
+    # self-signed pair once when config/smtp.cert and smtp.key are absent; an operator may replace both.
+    smtp_tls: bool = True
 
     # --- Web proxy ----------------------------------------------------------------------------
     proxy_mode: ProxyMode = ProxyMode.COOLIFY

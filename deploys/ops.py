@@ -42,7 +42,8 @@ def secret_commands(stat: Stat | None, spec: SecretSpec) -> list[str]:
     path = shlex.quote(spec.path)
     if stat is None or stat.size == 0:
         return [
-            f"test -s {path} || ( set -e; umask 077; tmp=$(mktemp {path}.XXXXXX); "
+            # The trap drops the temporary file when generation fails (it is gone after the mv anyway).
+            f"test -s {path} || ( set -e; umask 077; tmp=$(mktemp {path}.XXXXXX); trap 'rm -f \"$tmp\"' EXIT; "
             f'( {spec.generate} ) > "$tmp"; test -s "$tmp"; '
             f'chown {spec.uid}:{spec.gid} "$tmp"; chmod {spec.mode} "$tmp"; mv -f "$tmp" {path} )'
         ]

@@ -17,6 +17,7 @@ Stages, in this order and why:
 
 from __future__ import annotations
 
+import shlex
 from io import StringIO
 from typing import Any
 
@@ -48,7 +49,8 @@ from deploys.render import (
     render_postal_yml,
 )
 
-POSTAL_UID = 999  # the `postal` user inside Postal's image; it must read signing.key and the token
+POSTAL_UID = 999  # the `postal` user inside Postal's image; it must read signing.key, the token, smtp.key
+SMTP_TLS_DAYS = 3650  # a self-signed certificate nobody validates: long-lived, so it never silently expires
 SUPPORTED_DISTROS = ("Debian", "Ubuntu")
 
 
@@ -139,6 +141,37 @@ def secret_specs(root: str) -> list[SecretSpec]:
     ]
 
 
+def smtp_tls_specs(root: str, hostname: str) -> list[SecretSpec]:
+    """STARTTLS key and a self-signed certificate for ``hostname``, generated once on the host.
+
+    Self-signed is enough: opportunistic STARTTLS between MTAs does not validate certificates
+    (RFC 7435), and MTA-STS, which does, needs a public certificate the operator brings. Either way
+    the pair lives in the same two files, which a re-run never overwrites (``test -s``). The key
+    comes first because the certificate is made from it; a certificate left without its key stops
+    the deploy rather than pairing it with a fresh key that does not match (TLS would fail).
+    """
+    key, cert = f"{root}/config/smtp.key", f"{root}/config/smtp.cert"
+    subject = shlex.quote(f"/CN={hostname}")
+    san = shlex.quote(f"subjectAltName=DNS:{hostname}")
+    orphan = shlex.quote(f"{cert} exists without {key}: put its key there, or remove both to generate a pair")
+    return [
+        SecretSpec(
+            key,
+            f"if [ -s {shlex.quote(cert)} ]; then echo {orphan} >&2; exit 1; fi; openssl genrsa 2048 2>/dev/null",
+            POSTAL_UID,
+            POSTAL_UID,
+        ),
+        SecretSpec(
+            cert,
+            f"openssl req -new -x509 -key {shlex.quote(key)} -sha256 -days {SMTP_TLS_DAYS} "
+            f"-subj {subject} -addext {san} 2>/dev/null",
+            POSTAL_UID,
+            POSTAL_UID,
+            "644",
+        ),
+    ]
+
+
 def config_digest(postal_yml: str, admin_api: str) -> str:
     return content_hash(postal_yml, admin_api)
 
@@ -191,6 +224,11 @@ def deploy_postal(settings: HostSettings | None = None) -> None:
     # --- secrets, generated on the host once ---
     for spec in secret_specs(root):
         secret_file(name=f"Secret {spec.path}", spec=spec)
+    # With the secrets, long before stack_up: postal.yml turning TLS on recreates smtp, and the pair must
+    # be there by then. Switching smtp_tls off leaves the files in place, unused.
+    if s.smtp_tls:
+        for spec in smtp_tls_specs(root, s.smtp_host):
+            secret_file(name=f"SMTP TLS {spec.path}", spec=spec)
 
     # --- configuration ---
     try:

@@ -21,6 +21,10 @@ compose_project = "postal"
 admin_first_name = "Postal"
 admin_last_name = "Admin"
 smtp_max_message_size_mb = 14
+# STARTTLS on port 25 (receivers and MTA-STS expect it). The first deploy generates a self-signed
+# certificate for the SMTP host name in config/smtp.cert + smtp.key (MTAs do not validate certificates
+# for opportunistic STARTTLS); replace both files with a real certificate if you like: never overwritten.
+smtp_tls = True
 
 # --- Web proxy ------------------------------------------------------------------------------
 # "coolify": Postal web joins Coolify's Traefik network with labels; "standalone": our own Caddy

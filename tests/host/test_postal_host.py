@@ -12,7 +12,8 @@ What the suite cannot guess comes from environment variables (defaults in bracke
 - ``VIBN_POSTAL_ROOT`` [/opt/postal], ``VIBN_COMPOSE_PROJECT`` [postal];
 - ``VIBN_SSH_PORT`` [22];
 - ``VIBN_PUBLIC_TCP_PORTS`` [25,80,443]: ports besides SSH that may listen on public addresses
-  (add e.g. 8000,8080,6001,6002 on a real Coolify host).
+  (add e.g. 8000,8080,6001,6002 on a real Coolify host);
+- ``VIBN_SMTP_TLS`` [1]: ``0`` for a host deployed with ``smtp_tls=False`` (no STARTTLS checks).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ROOT = os.environ.get("VIBN_POSTAL_ROOT", "/opt/postal")
 PROJECT = os.environ.get("VIBN_COMPOSE_PROJECT", "postal")
 SSH_PORT = int(os.environ.get("VIBN_SSH_PORT", "22"))
 PUBLIC_PORTS = {int(p) for p in os.environ.get("VIBN_PUBLIC_TCP_PORTS", "25,80,443").split(",") if p}
+SMTP_TLS = os.environ.get("VIBN_SMTP_TLS", "1") != "0"
 POSTAL_UID = 999
 HEALTHCHECKED = ("mariadb", "web", "smtp", "worker")
 INTERNAL_PORTS = (3306, 5000, 5001, 9090, 9091)
@@ -97,6 +99,29 @@ def test_secret_files_modes_and_owners(host: Any) -> None:
         assert f.exists and f.size > 0 and (f.uid, f.mode) == (0, 0o600), name
     key = host.check_output(f"openssl rsa -in {ROOT}/config/signing.key -noout -text 2>/dev/null | head -n1")
     assert "2048 bit" in key
+
+
+def test_smtp_tls_key_and_certificate(host: Any) -> None:
+    if not SMTP_TLS:
+        pytest.skip("VIBN_SMTP_TLS=0: host deployed with smtp_tls=False")
+    key, cert = host.file(f"{ROOT}/config/smtp.key"), host.file(f"{ROOT}/config/smtp.cert")
+    assert key.exists and key.size > 0 and cert.exists and cert.size > 0
+    assert (key.uid, key.mode) == (POSTAL_UID, 0o600)  # Postal (uid 999) reads it on STARTTLS; nobody else
+    assert cert.mode == 0o644
+    # The certificate belongs to the key (an operator's replacement pair included); digests only, no key text.
+    pub = "openssl {} -noout -pubkey 2>/dev/null | openssl sha256"
+    cert_pub = host.check_output(pub.format(f"x509 -in {ROOT}/config/smtp.cert"))
+    key_pub = host.check_output(f"openssl pkey -in {ROOT}/config/smtp.key -pubout 2>/dev/null | openssl sha256")
+    assert cert_pub.split("=")[-1].strip() == key_pub.split("=")[-1].strip()
+
+
+def test_port_25_offers_starttls(host: Any) -> None:
+    if not SMTP_TLS:
+        pytest.skip("VIBN_SMTP_TLS=0: host deployed with smtp_tls=False")
+    # From the host itself (the firewall admits loopback); stdin closed so s_client quits after the handshake.
+    out = host.run("timeout 30 openssl s_client -starttls smtp -connect 127.0.0.1:25 </dev/null 2>&1")
+    assert "BEGIN CERTIFICATE" in out.stdout, out.stdout
+    assert "Cipher is (NONE)" not in out.stdout, out.stdout
 
 
 def test_postal_yml_has_no_secrets(host: Any) -> None:

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
 import pytest
 
+from tests.emulators.postal import keys
 from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.inprocess import run_emulator
 from tests.emulators.postal.service import Settings
@@ -123,7 +126,12 @@ def emulator_target(stack: ExitStack, name: str, config: PostalConfig, store: St
 
 
 def _emulator(stack: ExitStack) -> PostalTarget:
-    return emulator_target(stack, "emulator", PostalConfig.model_validate(CONTRACT_CONFIG))
+    # STARTTLS on, as deployed (smtp_tls): the SMTP tests then run with TLS offered but not used,
+    # and upgraded; the other emulator targets keep it off, Postal's default.
+    tls_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    cert, key = keys.write_self_signed(tls_dir, str(CONTRACT_CONFIG["postal"]["smtp_hostname"]))
+    tls = {"tls_enabled": True, "tls_certificate_path": str(cert), "tls_private_key_path": str(key)}
+    return emulator_target(stack, "emulator", PostalConfig.model_validate({**CONTRACT_CONFIG, "smtp_server": tls}))
 
 
 def _emulator_mariadb(stack: ExitStack) -> PostalTarget:

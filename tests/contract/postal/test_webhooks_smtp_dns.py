@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import smtplib
+import ssl
 from email.message import EmailMessage
 
 import httpx
@@ -88,6 +89,24 @@ def test_smtp_submission_with_credential_key(postal_target: PostalTarget, tenant
         smtp.login("any-username", tenant.smtp_key)
         refused = smtp.send_message(message)
     assert refused == {}
+
+
+def test_starttls_when_offered_upgrades_and_keeps_auth(postal_target: PostalTarget, tenant: Tenant) -> None:
+    """Postal with smtp_server.tls_enabled advertises STARTTLS once, before TLS; AUTH works inside it."""
+    if postal_target.smtp is None:
+        pytest.skip(f"{postal_target.name}: no SMTP address (set <prefix>SMTP_HOST and SMTP_PORT)")
+    # Opportunistic STARTTLS does not validate certificates; a self-signed one must be accepted.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP(*postal_target.smtp, timeout=30) as smtp:
+        smtp.ehlo()
+        if not smtp.has_extn("starttls"):
+            pytest.skip(f"{postal_target.name}: smtp_server.tls_enabled is off (tests/unit/postal covers the emulator)")
+        assert smtp.starttls(context=context)[0] == 220
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls") and smtp.has_extn("auth")
+        assert smtp.login("any-username", tenant.smtp_key)[0] == 235
 
 
 def test_check_dns_follows_postal_rules(postal_target: PostalTarget, admin: AdminClient, tenant: Tenant) -> None:

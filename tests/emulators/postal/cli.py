@@ -30,6 +30,7 @@ from tests.emulators.postal.runtime import (
     health_app,
     serve_forever,
     smtp_controller,
+    smtp_tls_context,
 )
 from tests.emulators.postal.service import VERSION
 from tests.emulators.postal.store import MessageDatabaseMissing
@@ -121,10 +122,15 @@ def _run(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
         port = int(env.get("SMTP_SERVER_DEFAULT_PORT", str(config.smtp_server.default_port)))
         # Postal's `[::]:25` is dual-stack; asyncio makes "::" IPv6-only, so IPv4 gets its own listener.
         hosts = [host, "0.0.0.0"] if host == "::" else [host]
+        try:
+            tls_context = smtp_tls_context(config)
+        except RuntimeError as exc:
+            print(f"smtp-server: {exc}", file=sys.stderr)
+            return 1
         started = 0
         for bind_host in hosts:
             try:
-                smtp_controller(emulator, bind_host, port).start()
+                smtp_controller(emulator, bind_host, port, tls_context).start()
                 started += 1
             except (OSError, RuntimeError) as exc:
                 print(f"smtp-server: cannot listen on [{bind_host}]:{port}: {exc}", file=sys.stderr)

@@ -40,6 +40,10 @@ class SmtpServerSection(_Group):
     default_port: int = 25
     default_bind_address: str = "::"
     max_message_size: int = 14
+    # STARTTLS; the paths default as in Postal's config_schema.rb ($config-file-root is the file's dir).
+    tls_enabled: bool = False
+    tls_certificate_path: str = "$config-file-root/smtp.cert"
+    tls_private_key_path: str = "$config-file-root/smtp.key"
 
 
 class DbSection(_Group):
@@ -81,10 +85,20 @@ class PostalConfig(_Group):
     dns: DnsSection = Field(default_factory=DnsSection)
     config_root: str = "/config"
 
+    def _in_root(self, path: str) -> Path:
+        return Path(path.replace("$config-file-root", self.config_root))
+
     @property
     def signing_key_path(self) -> Path:
-        path = self.postal.signing_key_path or "$config-file-root/signing.key"
-        return Path(path.replace("$config-file-root", self.config_root))
+        return self._in_root(self.postal.signing_key_path or "$config-file-root/signing.key")
+
+    @property
+    def smtp_tls_certificate_path(self) -> Path:
+        return self._in_root(self.smtp_server.tls_certificate_path)
+
+    @property
+    def smtp_tls_private_key_path(self) -> Path:
+        return self._in_root(self.smtp_server.tls_private_key_path)
 
 
 _GROUPS: dict[str, type[_Group]] = {

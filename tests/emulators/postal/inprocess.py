@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.emulators.postal import keys
 from tests.emulators.postal.admin_api import create_admin_app
 from tests.emulators.postal.config import PostalConfig
-from tests.emulators.postal.runtime import HttpServerThread, WorkerThread, bind, smtp_controller
+from tests.emulators.postal.runtime import HttpServerThread, WorkerThread, bind, smtp_controller, smtp_tls_context
 from tests.emulators.postal.service import PostalEmulator, Settings
 from tests.emulators.postal.store import MemoryStore, Store
 from tests.emulators.postal.web_api import create_web_app
@@ -59,7 +59,7 @@ def run_emulator(
             sock = bind(host, 0)
             smtp_port = int(sock.getsockname()[1])
             sock.close()
-            controller = smtp_controller(emulator, host, smtp_port)
+            controller = smtp_controller(emulator, host, smtp_port, smtp_tls_context(config))
             controller.start()
             stack.callback(controller.stop)
         if worker:

@@ -4,12 +4,15 @@ the webhook signatures made with it and the JWKS that publishes it."""
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 
 def generate_rsa(bits: int) -> rsa.RSAPrivateKey:
@@ -39,6 +42,32 @@ def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
             "or set postal.signing_key_path"
         )
     return load_private_pem(path.read_bytes())
+
+
+def write_self_signed(directory: Path, hostname: str) -> tuple[Path, Path]:
+    """``smtp.cert`` + ``smtp.key`` in ``directory``: a throwaway self-signed EC P-256 pair for
+    ``hostname`` (SAN), shaped like the one the deploy makes, for tests that turn STARTTLS on."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp.cert", directory / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
 
 
 def dkim_record(key: rsa.RSAPrivateKey) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import threading
 import time
 import warnings
@@ -181,7 +182,28 @@ class SmtpHandler:
         return error or "250 OK"
 
 
-def smtp_controller(emulator: PostalEmulator, host: str, port: int) -> Controller:
+def smtp_tls_context(config: PostalConfig) -> ssl.SSLContext | None:
+    """The STARTTLS context when ``smtp_server.tls_enabled``; None otherwise.
+
+    Postal reads the pair on the first STARTTLS and then fails that handshake; the emulator reads it
+    at start so a missing or unreadable file (the key must be readable by uid 999) fails loudly.
+    """
+    if not config.smtp_server.tls_enabled:
+        return None
+    cert, key = config.smtp_tls_certificate_path, config.smtp_tls_private_key_path
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise RuntimeError(f"smtp_server.tls_enabled but cannot load {cert} and {key}: {exc}") from exc
+    return context
+
+
+def smtp_controller(
+    emulator: PostalEmulator, host: str, port: int, tls_context: ssl.SSLContext | None = None
+) -> Controller:
+    """aiosmtpd shaped like Postal's SMTP server: AUTH always required for relaying and never TLS-only
+    (Postal accepts AUTH in plain text too); STARTTLS offered, not required, when ``tls_context``."""
     handler = SmtpHandler(emulator)
     return Controller(
         handler,
@@ -192,5 +214,7 @@ def smtp_controller(emulator: PostalEmulator, host: str, port: int) -> Controlle
         authenticator=handler.authenticate,
         auth_required=True,
         auth_require_tls=False,
+        tls_context=tls_context,
+        require_starttls=False,
         data_size_limit=emulator.config.smtp_server.max_message_size * 1024 * 1024,
     )

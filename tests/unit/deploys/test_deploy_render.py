@@ -36,7 +36,10 @@ POSTAL_V2_KEYS: dict[str, set[str]] = {
         "mx_records", "spf_include", "return_path_domain", "route_domain", "track_domain",
         "helo_hostname", "dkim_identifier", "domain_verify_prefix", "custom_return_path_prefix",
     },
-    "smtp": {"host", "port", "username", "password", "from_name", "from_address"},
+    "smtp": {
+        "host", "port", "username", "password", "authentication_type", "enable_starttls",
+        "enable_starttls_auto", "openssl_verify_mode", "from_name", "from_address",
+    },
     "rails": {"environment", "secret_key"},
 }  # fmt: skip
 
