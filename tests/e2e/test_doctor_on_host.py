@@ -105,6 +105,9 @@ def test_doctor_reports_the_deployed_host(
     assert by_check["host.memory"]["status"] in ("ok", "warn")
     coolify = by_check["host.coolify"]["observed"].lower()
     assert ("not" not in coolify) if mode == "coolify" else ("not" in coolify)
+    # STARTTLS is offered (with the deploy's self-signed certificate, which the doctor flags as untrusted).
+    assert by_check["host.tls.starttls"]["status"] != "missing"
+    assert "self-signed" in by_check["host.tls.starttls"]["observed"]
     zen = by_check["host.dnsbl.zen.test"]
     if mode == LISTED:
         assert zen["status"] == "invalid" and zen["fix"]

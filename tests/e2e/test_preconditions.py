@@ -34,7 +34,7 @@ def test_missing_docker_is_refused_then_installed_on_request(sandbox_factory: Sa
 
     installed = converge(st, host, "deploys/postal.py", **STANDALONE, install_docker=True)
     installed.assert_ok()
-    assert "Install Docker and Compose from Debian" in installed.changed
+    assert any(op.endswith("Install Docker and Compose from Debian") for op in installed.changed)
     assert sh(st, host, "docker-compose version --short").strip()
     wait_healthy(st, host)
     again = converge(st, host, "deploys/postal.py", **STANDALONE, install_docker=True)
