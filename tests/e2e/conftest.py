@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import pytest
 
 from tests.e2e.converge import Converge, converge
 from vibn_mail.sandbox import coolify, manager
+from vibn_mail.sandbox.health import wait_healthy
 from vibn_mail.sandbox.machine import ssh
 from vibn_mail.sandbox.state import HostState, SandboxState
 
@@ -79,17 +79,3 @@ def stack(sandbox: SandboxState) -> dict[str, Deployed]:
     for d in out.values():
         wait_healthy(sandbox, d.host)
     return out
-
-
-def wait_healthy(sandbox: SandboxState, host: HostState, timeout: float = 180) -> None:
-    """Until every container of the stack runs and none is starting or unhealthy (a deploy returns
-    once containers are created; healthchecks take their first intervals after that)."""
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        status = sh(sandbox, host, "docker ps --filter label=com.docker.compose.project=postal --format '{{.Status}}'")
-        lines = status.splitlines()
-        if len(lines) >= 5 and not any("starting" in line or "unhealthy" in line for line in lines):
-            return
-        time.sleep(2)
-    raise AssertionError(f"the stack on {host.name} did not become healthy within {timeout:.0f} s:\n{status}")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import STANDALONE, SandboxFactory, sh, wait_healthy
+from tests.e2e.conftest import STANDALONE, SandboxFactory, sh
 from tests.e2e.converge import converge
+from vibn_mail.sandbox.health import wait_healthy
 
 pytestmark = pytest.mark.e2e
 

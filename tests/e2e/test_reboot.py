@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Deployed, sh, wait_healthy
+from tests.e2e.conftest import Deployed, sh
 from tests.e2e.probes import smtp_banner, tcp_connect_scan
 from vibn_mail.sandbox import manager
+from vibn_mail.sandbox.health import wait_healthy
 from vibn_mail.sandbox.state import SandboxState
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,8 @@ from vibn_mail.sandbox.machine import ssh_args
 
 app = typer.Typer(help="Real Debian test hosts (systemd-nspawn in network namespaces) on this machine.")
 err = Console(stderr=True)
-out = Console()
+# soft_wrap: commands and paths printed for copy-paste must not be folded at 80 columns.
+out = Console(soft_wrap=True)
 
 NameOpt = Annotated[
     str | None, typer.Option("--name", "-n", help="sandbox name (default: $VIBN_SANDBOX, else the only one)")

@@ -13,6 +13,7 @@ from pathlib import Path
 from vibn_mail import REPO_ROOT
 from vibn_mail.sandbox import coolify, manager
 from vibn_mail.sandbox.errors import SandboxError
+from vibn_mail.sandbox.health import wait_healthy
 from vibn_mail.sandbox.machine import ssh
 from vibn_mail.sandbox.state import SandboxState, load, state_dir
 
@@ -53,6 +54,8 @@ def run(progress: Callable[[str], None]) -> DemoReport:
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-30:])
         raise SandboxError("the deploy failed", fix=f"read {log}", detail=tail)
+    progress(f"{host.name}: waiting for the containers' healthchecks")
+    wait_healthy(state, host)
     containers = ssh(
         state, host, "docker ps --format 'table {{.Names}}\\t{{.Status}}\\t{{.Ports}}'", timeout=60
     ).stdout.decode()
