@@ -174,8 +174,8 @@ def demo() -> None:
     )
     out.print(f"firewall:                 {ssh_cmd} -- nft list table inet vibn_mail")
     out.print(
-        f"host checks:              VIBN_SANDBOX={st.name} pytest tests/host --hosts=ssh://{host.name} "
-        f"--ssh-config={st.ssh_config} (env VIBN_WEB_HOSTNAME={report.web_hostname})"
+        f"host checks:              VIBN_WEB_HOSTNAME={report.web_hostname} VIBN_PUBLIC_TCP_PORTS=25,80,443,8080 "
+        f".venv/bin/pytest tests/host --hosts=ssh://{host.name} --ssh-config={st.ssh_config}"
     )
     out.print(f"deploy log:               {report.log}")
     out.print("remove it all:            make demo-down")
