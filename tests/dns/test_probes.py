@@ -85,7 +85,7 @@ def test_trusted_certificate_for_the_name_is_ok(certs: Certs, starttls: bool) ->
         ("self-signed", "not trusted"),
     ],
 )
-def test_bad_certificates_are_invalid_with_the_reason(certs: Certs, kind: str, needle: str) -> None:
+def test_bad_starttls_certificates_are_reported_with_the_reason(certs: Certs, kind: str, needle: str) -> None:
     ctx = {
         "wrong-name": lambda: certs.leaf("other.postal.test"),
         "expired": lambda: certs.leaf("mail.postal.test", expired=True),
@@ -93,9 +93,19 @@ def test_bad_certificates_are_invalid_with_the_reason(certs: Certs, kind: str, n
     }[kind]()
     with tcp_server(smtp_handler(ctx)) as port:
         result = probe_tls("127.0.0.1", port, "mail.postal.test", starttls=True, timeout=3, cafile=str(certs.ca_file))
-    assert result.status is Status.INVALID
+    assert result.status is (Status.WARN if kind == "self-signed" else Status.INVALID)
     assert needle in result.observed
     assert result.fix
+
+
+def test_self_signed_https_is_invalid_but_starttls_only_warns(certs: Certs) -> None:
+    ctx = certs.leaf("mail.postal.test", self_signed=True)
+    with tcp_server(https_handler(ctx)) as port:
+        https = probe_tls("127.0.0.1", port, "mail.postal.test", timeout=3, cafile=str(certs.ca_file))
+    with tcp_server(smtp_handler(ctx)) as port:
+        smtp = probe_tls("127.0.0.1", port, "mail.postal.test", starttls=True, timeout=3, cafile=str(certs.ca_file))
+    assert https.status is Status.INVALID and "not trusted" in https.observed
+    assert smtp.status is Status.WARN and "MTA-STS" in smtp.fix
 
 
 def test_expiring_soon_is_a_warning(certs: Certs) -> None:

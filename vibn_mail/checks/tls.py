@@ -124,6 +124,16 @@ def probe_tls(
         try:
             _fetch(host, port, server_name, starttls, timeout, _context(True, cafile))
         except ssl.SSLCertVerificationError as e:
+            if starttls:
+                # Between MTAs STARTTLS is opportunistic: senders encrypt without verifying, so an
+                # untrusted certificate still protects mail in transit. Only MTA-STS (and a few strict
+                # receivers) need a trusted one: a warning, not a failure.
+                return result(
+                    Status.WARN,
+                    f"not trusted ({e.verify_message}): {observed}",
+                    "Opportunistic TLS works as is; for MTA-STS install a certificate from a public CA as "
+                    "/opt/postal/config/smtp.cert and smtp.key (uid 999), then restart smtp.",
+                )
             problems.append(f"not trusted ({e.verify_message})")
         except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
             problems.append(f"verified handshake failed ({type(e).__name__}: {e})")
