@@ -33,10 +33,13 @@ def _reverse(ip: str) -> str:
 
 @pytest.fixture(scope="module")
 def knot(tmp_path_factory: pytest.TempPathFactory, stack: dict[str, Deployed]) -> Iterator[Knot]:
-    forward, reverse, zen = [], [], []
+    forward, reverse, reverse6, zen = [], [], [], []
     for d in stack.values():
+        assert d.host.ip6
         forward.append(DnsRecord(name=d.web_hostname, type=RecordType.A, content=d.host.ip))
+        forward.append(DnsRecord(name=d.web_hostname, type=RecordType.AAAA, content=d.host.ip6))
         reverse.append(DnsRecord(name=_reverse(d.host.ip), type=RecordType.PTR, content=d.web_hostname))
+        reverse6.append(DnsRecord(name=_reverse(d.host.ip6), type=RecordType.PTR, content=d.web_hostname))
     listed = stack[LISTED].host.ip
     zen.append(
         DnsRecord(
@@ -46,6 +49,8 @@ def knot(tmp_path_factory: pytest.TempPathFactory, stack: dict[str, Deployed]) -
     zones = {
         "test": zone_text("test", forward),
         "10.in-addr.arpa": zone_text("10.in-addr.arpa", reverse),
+        # Sandbox links carry unique local IPv6 addresses (fd00::/8).
+        "d.f.ip6.arpa": zone_text("d.f.ip6.arpa", reverse6),
         "zen.test": zone_text("zen.test", zen),
         "dbl.test": zone_text("dbl.test", []),
     }
@@ -93,7 +98,9 @@ def test_doctor_reports_the_deployed_host(
     d = stack[mode]
     with tcp_server(banner, bind=d.host.gateway) as mx_port:
         results = _doctor(sandbox, d, knot, mx_port)
-    by_check = {r["check"]: r for r in results}
+    # IP checks run once per address: key them by (check, subject) where the subject is an address.
+    by_check = {r["check"]: r for r in results if r["subject"] != d.host.ip6}
+    by_check_v6 = {r["check"]: r for r in results if r["subject"] == d.host.ip6}
     print("\n" + "\n".join(f"{r['check']:<28} {r['status']:<8} {r['observed']}" for r in results))
 
     assert by_check["host.firewall"]["status"] == "ok"
@@ -102,6 +109,8 @@ def test_doctor_reports_the_deployed_host(
     assert by_check["host.postal_health"]["status"] == "ok"
     assert by_check["host.outbound_25"]["status"] == "ok"
     assert by_check["host.ptr.ipv4"]["status"] == "ok"
+    assert by_check_v6["host.ptr.ipv6"]["status"] == "ok"
+    assert by_check_v6["host.dnsbl.zen.test"]["status"] == "ok"
     assert by_check["host.memory"]["status"] in ("ok", "warn")
     coolify = by_check["host.coolify"]["observed"].lower()
     assert ("not" not in coolify) if mode == "coolify" else ("not" in coolify)

@@ -21,8 +21,9 @@ def host_data(state: SandboxState) -> list[tuple[str, dict[str, Any]]]:
                     "ssh_known_hosts_file": "/dev/null",
                     "ssh_strict_host_key_checking": "no",
                     "web_hostname": f"postal.{host.name}.test",
-                    # The host's only address is its sending address (PTR, blocklist checks).
+                    # The host's only addresses are its sending addresses (PTR, blocklist checks).
                     "public_ipv4": host.ip,
+                    "public_ipv6": host.ip6,
                     "admin_email": f"ops@{host.name}.test",
                 },
             )

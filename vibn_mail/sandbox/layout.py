@@ -58,6 +58,8 @@ class HostLayout:
     veth_guest: str
     host_address: ipaddress.IPv4Interface  # build-machine side of the link
     guest_address: ipaddress.IPv4Interface
+    host_address6: ipaddress.IPv6Interface
+    guest_address6: ipaddress.IPv6Interface
 
 
 def slot_networks(pool: ipaddress.IPv4Network) -> list[ipaddress.IPv4Network]:
@@ -69,15 +71,27 @@ def preferred_slot(name: str, slots: int) -> int:
     return int(hashlib.sha256(b"slot:" + name.encode()).hexdigest(), 16) % slots
 
 
+def ula_prefix(name: str) -> ipaddress.IPv6Network:
+    """A /48 of unique local addresses (RFC 4193: fd + 40 bits) from the sandbox name.
+
+    40 random-looking bits make a collision with another sandbox or a site's own ULA negligible,
+    so IPv6 needs no probing like the IPv4 pool does.
+    """
+    global_id = hashlib.sha256(b"ula:" + name.encode()).hexdigest()[:10]
+    return ipaddress.IPv6Network(f"fd{global_id[:2]}:{global_id[2:6]}:{global_id[6:10]}::/48")
+
+
 def host_layouts(name: str, slot: ipaddress.IPv4Network, count: int) -> list[HostLayout]:
     if not 1 <= count <= MAX_HOSTS:
         raise SandboxError(f"--hosts {count} is out of range", fix=f"ask for 1 to {MAX_HOSTS} hosts")
     sid = sandbox_id(name)
     links = list(slot.subnets(new_prefix=LINK_PREFIX))
+    ula = ula_prefix(name)
     out = []
     for i in range(1, count + 1):
         link = links[i - 1]
         first, second = link[1], link[2]
+        link6 = ipaddress.IPv6Network((int(ula.network_address) + (i << 64), 64))
         out.append(
             HostLayout(
                 index=i,
@@ -87,6 +101,8 @@ def host_layouts(name: str, slot: ipaddress.IPv4Network, count: int) -> list[Hos
                 veth_guest=f"vb{sid}{i}g",
                 host_address=ipaddress.IPv4Interface(f"{first}/{LINK_PREFIX}"),
                 guest_address=ipaddress.IPv4Interface(f"{second}/{LINK_PREFIX}"),
+                host_address6=ipaddress.IPv6Interface(f"{link6[1]}/64"),
+                guest_address6=ipaddress.IPv6Interface(f"{link6[2]}/64"),
             )
         )
     return out

@@ -77,6 +77,8 @@ def up(
                 veth_guest=lay.veth_guest,
                 host_address=str(lay.host_address),
                 guest_address=str(lay.guest_address),
+                host_address6=str(lay.host_address6),
+                guest_address6=str(lay.guest_address6),
                 rootfs=str(directory / "hosts" / lay.name / "rootfs"),
                 log=str(directory / "hosts" / lay.name / "console.log"),
             )

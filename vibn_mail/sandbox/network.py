@@ -45,6 +45,9 @@ def create(host: HostLayout) -> None:
     run(["ip", "-n", ns, "addr", "add", str(host.guest_address), "dev", host.veth_guest])
     run(["ip", "-n", ns, "link", "set", host.veth_guest, "up"])
     run(["ip", "-n", ns, "link", "set", "lo", "up"])
+    # IPv6 too, so the firewall's IPv6 half is tested with real packets; nodad: usable at once.
+    run(["ip", "-6", "addr", "add", str(host.host_address6), "dev", host.veth_host, "nodad"])
+    run(["ip", "-n", ns, "-6", "addr", "add", str(host.guest_address6), "dev", host.veth_guest, "nodad"])
     # nspawn mounts /proc/sys read-only in the guest, and dockerd refuses to start unless it can turn
     # forwarding on; net.* sysctls belong to the namespace, so set them from outside instead.
     for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):

@@ -23,6 +23,8 @@ class HostState(BaseModel):
     veth_guest: str
     host_address: str  # with prefix, e.g. 10.213.4.1/30
     guest_address: str
+    host_address6: str | None = None  # with prefix, e.g. fd12:3456:789a:1::1/64
+    guest_address6: str | None = None
     rootfs: str
     nspawn_pid: int | None = None
     nspawn_started: int | None = None
@@ -37,6 +39,10 @@ class HostState(BaseModel):
     @property
     def gateway(self) -> str:
         return self.host_address.split("/")[0]
+
+    @property
+    def ip6(self) -> str | None:
+        return self.guest_address6.split("/")[0] if self.guest_address6 else None
 
 
 class SandboxState(BaseModel):

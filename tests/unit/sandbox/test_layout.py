@@ -60,3 +60,15 @@ def test_bad_names_are_refused_with_the_rule(name: str) -> None:
 def test_host_count_is_bounded(count: int) -> None:
     with pytest.raises(SandboxError):
         host_layouts("d", choose_slot("d", POOL, []), count)
+
+
+def test_each_host_gets_its_own_unique_local_ipv6_link() -> None:
+    hosts = host_layouts("demo", choose_slot("demo", POOL, []), 3)
+    ula = ipaddress.IPv6Network("fd00::/8")
+    links = {h.guest_address6.network for h in hosts}
+    assert len(links) == 3
+    for h in hosts:
+        assert h.guest_address6.network.prefixlen == 64 and h.guest_address6.network.subnet_of(ula)
+        assert h.host_address6.network == h.guest_address6.network
+    other = host_layouts("other", choose_slot("other", POOL, []), 1)[0]
+    assert not other.guest_address6.network.overlaps(hosts[0].guest_address6.network)
