@@ -5,17 +5,15 @@ from vibn_mail.sandbox.errors import SandboxError
 
 
 def test_not_root_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
     with pytest.raises(SandboxError) as exc:
         system.preflight()
     assert "needs root" in exc.value.message and "sudo" in (exc.value.fix or "")
 
 
 def test_missing_tools_name_their_debian_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(
-        system.shutil, "which", lambda tool: None if tool in ("debootstrap", "systemd-nspawn") else "/x"
-    )
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr("shutil.which", lambda tool: None if tool in ("debootstrap", "systemd-nspawn") else "/x")
     with pytest.raises(SandboxError) as exc:
         system.preflight()
     assert "debootstrap" in exc.value.message and "systemd-container" in exc.value.message
