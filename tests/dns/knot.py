@@ -8,10 +8,8 @@ inside the directory). Stopped by PID, also when a test fails.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -23,6 +21,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 
+from tests.processes import stop
 from vibn_mail.dns.records import DnsRecord
 from vibn_mail.dns.rfc2136 import Rfc2136Updater, TsigKey, to_rdata
 
@@ -149,11 +148,5 @@ def run_knot(workdir: Path, zones: Mapping[str, str], *, ready_timeout: float = 
     except RuntimeError as e:
         raise RuntimeError(f"{e}\n--- knotd.log ---\n{(workdir / 'knotd.log').read_text()[-3000:]}") from e
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop(proc)
         log.close()

@@ -12,7 +12,16 @@ from rich.console import Console
 
 from vibn_mail.checks.dnsbl import DEFAULT_DOMAIN_ZONES, DEFAULT_IP_ZONES
 from vibn_mail.checks.results import HostReport
-from vibn_mail.cli.verify import build_resolver, render
+from vibn_mail.cli.options import (
+    AuthoritativeOpt,
+    JsonOpt,
+    NameserverOpt,
+    NsPortOpt,
+    StrictOpt,
+    TimeoutOpt,
+    build_resolver,
+)
+from vibn_mail.cli.verify import render
 from vibn_mail.doctor import (
     DoctorSettings,
     HostCheckConfig,
@@ -39,12 +48,12 @@ def doctor(
     outbound_target: Annotated[str | None, typer.Option(help="host:port to probe instead of gmail.com's MX")] = None,
     cafile: Annotated[str | None, typer.Option(help="CA bundle for the TLS probes")] = None,
     tls_connect: Annotated[str | None, typer.Option(help="Address the TLS probes connect to")] = None,
-    nameserver: Annotated[list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")] = None,
-    authoritative: Annotated[bool, typer.Option(help="Ask each name's own nameservers")] = False,
-    ns_port: Annotated[int, typer.Option(help="Port of the authoritative servers")] = 53,
-    timeout: Annotated[float, typer.Option(help="Seconds per DNS lookup")] = 3.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
-    strict: Annotated[bool, typer.Option(help="Also fail on warn and unknown")] = False,
+    nameserver: NameserverOpt = None,
+    authoritative: AuthoritativeOpt = False,
+    ns_port: NsPortOpt = 53,
+    timeout: TimeoutOpt = 3.0,
+    as_json: JsonOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Check hosts: firewall table, Docker, disk, memory, Postal health, port 25, PTR, blocklists, TLS."""
     config = HostCheckConfig(

@@ -17,8 +17,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from vibn_mail.checks import DomainCheckOptions, Resolver, Status, check_domains
+from vibn_mail.checks import DomainCheckOptions, Status, check_domains
 from vibn_mail.checks.results import CheckResult
+from vibn_mail.cli.options import (
+    AuthoritativeOpt,
+    JsonOpt,
+    NameserverOpt,
+    NsPortOpt,
+    StrictOpt,
+    TimeoutOpt,
+    build_resolver,
+)
 from vibn_mail.postal.domain_dns import PostalDomainDns
 
 _STYLE = {
@@ -28,22 +37,6 @@ _STYLE = {
     Status.MISSING: "red",
     Status.INVALID: "red",
 }
-
-
-def build_resolver(nameservers: Sequence[str], authoritative: bool, ns_port: int, timeout: float) -> Resolver:
-    """``--nameserver IP[:PORT]`` (one port for all), else the system's; ``--authoritative`` on top."""
-    if nameservers:
-        ips, ports = [], set()
-        for ns in nameservers:
-            host, sep, port = ns.rpartition(":") if ns.count(":") == 1 else ("", "", "")
-            ips.append(host if sep else ns)
-            ports.add(int(port) if sep and port.isdigit() else 53)
-        if len(ports) > 1:
-            raise typer.BadParameter("all --nameserver values must use the same port", param_hint="--nameserver")
-        base = Resolver.given(ips, port=ports.pop(), timeout=timeout)
-    else:
-        base = Resolver.system(timeout=timeout)
-    return Resolver.authoritative(base, port=ns_port, timeout=timeout) if authoritative else base
 
 
 def render(console: Console, title: str, results: Sequence[CheckResult]) -> None:
@@ -86,12 +79,12 @@ def verify(
     verification_token: Annotated[str | None, typer.Option(help="Postal's verification token")] = None,
     expect: Annotated[Path | None, typer.Option(help="YAML/JSON: domain → PostalDomainDns fields")] = None,
     dmarc_rua: Annotated[str | None, typer.Option(help="Report address to put in a proposed DMARC record")] = None,
-    nameserver: Annotated[list[str] | None, typer.Option(help="Ask this server (IP[:PORT]), repeatable")] = None,
-    authoritative: Annotated[bool, typer.Option(help="Ask each domain's own nameservers, like Postal")] = False,
-    ns_port: Annotated[int, typer.Option(help="Port of the authoritative servers")] = 53,
-    timeout: Annotated[float, typer.Option(help="Seconds per DNS lookup")] = 3.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")] = False,
-    strict: Annotated[bool, typer.Option(help="Also fail on warn and unknown")] = False,
+    nameserver: NameserverOpt = None,
+    authoritative: AuthoritativeOpt = False,
+    ns_port: NsPortOpt = 53,
+    timeout: TimeoutOpt = 3.0,
+    as_json: JsonOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Check domains' SPF, DKIM, MX, return path, DMARC and more; exit 1 when any check fails."""
     per_domain = _load_expectations(expect) if expect else {}

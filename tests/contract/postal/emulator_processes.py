@@ -24,6 +24,7 @@ from tests.contract.postal.loopback_dns import LoopbackDns
 from tests.contract.postal.loopback_mariadb import start_mariadb
 from tests.contract.postal.targets import CONTRACT_CONFIG, PostalTarget, WebhookReceiver, free_port
 from tests.emulators.postal import keys
+from tests.processes import stop
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -117,15 +118,7 @@ def start_processes(stack: ExitStack) -> PostalTarget:
         proc = subprocess.Popen(argv, env={**env, **extra}, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         procs[name] = proc
 
-        def stop(p: subprocess.Popen[bytes] = proc) -> None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-        stack.callback(stop)
+        stack.callback(stop, proc)
     web_hostname = str(CONTRACT_CONFIG["postal"]["web_hostname"])
     _wait_http(f"http://127.0.0.1:{web_port}/login", procs["web"], {"Host": web_hostname})
     _wait_http(f"http://127.0.0.1:{admin_port}/health", procs["admin"])

@@ -17,6 +17,7 @@ import pytest
 from tests.contract.postal.targets import CONTRACT_CONFIG, free_port
 from tests.emulators.postal.config import PostalConfig
 from tests.emulators.postal.mariadb_store import MariaDBStore
+from tests.processes import stop
 
 _HINT = "install Debian's mariadb-server (listed in .ci/apt-packages.txt)"
 
@@ -62,15 +63,7 @@ def start_mariadb(stack: ExitStack) -> tuple[int, str]:
         stderr=subprocess.DEVNULL,
     )
 
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    stack.callback(stop)
+    stack.callback(stop, proc, 30)
     password = secrets.token_hex(16)
     deadline = time.monotonic() + 60
     while True:
